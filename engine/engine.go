@@ -1,0 +1,160 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/heraldhq/herald/topic"
+)
+
+// Sentinel errors. Engines return them (possibly wrapped); callers compare
+// with errors.Is.
+var (
+	// ErrClosed is returned by every method of an engine after Close, and by
+	// Subscription.Next when the engine closed under the subscription.
+	ErrClosed = errors.New("engine: closed")
+	// ErrSlowConsumer ends a subscription whose queue overflowed because its
+	// reader fell behind. The reader can resubscribe from the id of the last
+	// message it handled.
+	ErrSlowConsumer = errors.New("engine: slow consumer: subscriber queue overflowed")
+	// ErrSubscriptionClosed is returned by Subscription.Next after the
+	// subscription's own Close.
+	ErrSubscriptionClosed = errors.New("engine: subscription closed")
+	// ErrFutureID is returned by Subscribe for an After id of the engine's
+	// current epoch that lies beyond the newest message: no such position
+	// was ever handed out.
+	ErrFutureID = errors.New("engine: last event id is ahead of the stream")
+)
+
+// Engine stores and routes messages. It is the single plug-in point between
+// Herald's transports and the system that holds messages (the embedded
+// in-memory engine, or a distributed one).
+//
+// Guarantees every engine gives (checked by package enginetest):
+//
+//   - Order: messages get IDs in one total order per epoch; Seq grows by one
+//     per accepted message across all topics.
+//   - Live delivery: a subscription receives every message published to a
+//     matching topic after Subscribe returned, in ID order, at most once.
+//   - Replay then live: with SubscribeRequest.After set, the subscription
+//     first receives every retained matching message with an ID after it, in
+//     order, then live messages, with no gap and no duplicate between the
+//     two, even while publishes race the Subscribe call.
+//   - Explicit gaps: when retention no longer reaches back to After for some
+//     topics, or After is from another epoch, a Gap event comes before any
+//     message of those topics.
+//   - Publish never blocks on subscribers: each subscription has a bounded
+//     queue, and one that overflows ends with ErrSlowConsumer without
+//     affecting the others.
+//
+// Implementations are safe for concurrent use.
+type Engine interface {
+	// Publish accepts one message and returns its position. With an
+	// IdempotencyKey seen on the same topic while that earlier message is
+	// still retained, it returns the earlier message's position with
+	// Duplicate set and delivers nothing.
+	Publish(ctx context.Context, req PublishRequest) (PublishResult, error)
+
+	// Subscribe starts a subscription. ctx bounds the setup only; the
+	// subscription lives until its Close, a slow-consumer overflow, or the
+	// engine's Close.
+	Subscribe(ctx context.Context, req SubscribeRequest) (Subscription, error)
+
+	// Close ends all subscriptions with ErrClosed and refuses further calls.
+	// It is safe to call more than once.
+	Close() error
+}
+
+// PublishRequest is a message to publish. Engines may keep the Data slice:
+// callers must not modify it afterwards.
+type PublishRequest struct {
+	Topic          string // a valid concrete topic (see package topic)
+	Data           []byte
+	ContentType    string
+	Event          string
+	IdempotencyKey string // optional; empty disables de-duplication
+}
+
+// PublishResult is where a published message stands.
+type PublishResult struct {
+	ID        ID
+	Time      time.Time
+	Duplicate bool // an earlier message with the same idempotency key
+}
+
+// SubscribeRequest describes a subscription.
+type SubscribeRequest struct {
+	// Patterns to receive; at least one. Duplicates are harmless.
+	Patterns []topic.Pattern
+	// After, when non-zero, asks for retained messages after this position
+	// before live ones.
+	After ID
+	// QueueLen bounds the events waiting for the reader (replayed history is
+	// not counted). Zero means the engine's default.
+	QueueLen int
+	// QueueBytes bounds the payload bytes waiting for the reader. Zero means
+	// the engine's default.
+	QueueBytes int
+}
+
+// Subscription is a stream of events. Next must be called from one
+// goroutine at a time; Close is safe to call concurrently with Next and more
+// than once.
+type Subscription interface {
+	// Position is the engine's current position when the subscription
+	// started: the ID of the newest message accepted on any topic (zero if
+	// none). A reader that resumes from it misses nothing published after
+	// the subscription started.
+	Position() ID
+
+	// Next appends the events that are ready to dst and returns it, blocking
+	// until at least one is ready. It returns ctx.Err() when ctx ends,
+	// ErrSlowConsumer after an overflow, ErrClosed when the engine closed,
+	// and ErrSubscriptionClosed after Close. On error the returned slice is
+	// dst unchanged: events still queued at an overflow are dropped, and the
+	// reader resumes from the last message it handled.
+	Next(ctx context.Context, dst []Event) ([]Event, error)
+
+	// Close ends the subscription and frees its resources.
+	Close()
+}
+
+// Event is one item of a subscription: exactly one of Message and Gap is
+// set.
+type Event struct {
+	Message *Message
+	Gap     *Gap
+}
+
+// GapReason says why history does not reach back to a requested position.
+type GapReason int
+
+const (
+	// GapTruncated: older messages were dropped by retention limits.
+	GapTruncated GapReason = iota + 1
+	// GapEpochChanged: the requested position is from another epoch (the
+	// engine lost its history, for example an in-memory engine restarted).
+	GapEpochChanged
+)
+
+// String returns "truncated" or "epoch_changed".
+func (r GapReason) String() string {
+	switch r {
+	case GapTruncated:
+		return "truncated"
+	case GapEpochChanged:
+		return "epoch_changed"
+	}
+	return "unknown"
+}
+
+// Gap tells a subscriber that messages after Requested may be missing for
+// the listed topics or patterns. Delivery for them goes on from
+// FirstAvailable (zero when nothing older than live messages is retained).
+type Gap struct {
+	Topics         []string
+	Requested      ID
+	FirstAvailable ID
+	Reason         GapReason
+}
