@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxLen is the longest topic name or pattern, in bytes.
@@ -58,13 +59,21 @@ func Validate(name string) error {
 			if c == '*' || c == '>' {
 				return invalid("topic %q: wildcards are allowed only when subscribing", name)
 			}
-			return invalid("topic %q: character %q is not allowed (use A-Z a-z 0-9 _ - . : @)", name, rune(c))
+			return invalid("topic %q: character %q is not allowed (use A-Z a-z 0-9 _ - . : @)", name, runeAt(name, i))
 		}
 	}
 	if start == len(name) {
 		return invalid("topic %q has an empty token", name)
 	}
 	return nil
+}
+
+// runeAt returns the character that starts at byte i of s, so that an
+// error names a non-ASCII character as the client wrote it (an invalid
+// UTF-8 byte shows as U+FFFD).
+func runeAt(s string, i int) rune {
+	r, _ := utf8.DecodeRuneInString(s[i:])
+	return r
 }
 
 func checkLen(s string) error {
@@ -113,7 +122,7 @@ func ParsePattern(p string) (Pattern, error) {
 				if c == '*' || c == '>' {
 					return Pattern{}, invalid("pattern %q: a wildcard must be a whole token", p)
 				}
-				return Pattern{}, invalid("pattern %q: character %q is not allowed (use A-Z a-z 0-9 _ - . : @ and the wildcards * and >)", p, rune(c))
+				return Pattern{}, invalid("pattern %q: character %q is not allowed (use A-Z a-z 0-9 _ - . : @ and the wildcards * and >)", p, runeAt(tok, j))
 			}
 		}
 	}

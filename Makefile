@@ -1,0 +1,73 @@
+# Herald — realtime pub/sub gateway. `make help` lists the targets.
+
+GO        ?= go
+BUF       := $(GO) tool -modfile=tools/go.mod buf
+GRPCURL   := $(GO) tool -modfile=tools/grpcurl/go.mod grpcurl
+BIN       := bin/herald
+PKGS      := ./...
+FUZZTIME  ?= 10s
+TEST_TIMEOUT ?= 10m
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## Show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-14s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: run
+run: ## Start a full server on the in-memory engine (gRPC :9090, HTTP :8080)
+	$(GO) run ./cmd/herald serve
+
+.PHONY: build
+build: ## Build bin/herald
+	$(GO) build -o $(BIN) ./cmd/herald
+
+.PHONY: test
+test: lint check-generated test-race fuzz-short ## Run every check: lint, generated code, race tests, short fuzzing
+
+.PHONY: test-race
+test-race: ## Run all tests with the race detector
+	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
+
+.PHONY: lint
+lint: ## go vet, gofmt, buf lint, buf format
+	$(GO) vet $(PKGS)
+	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/' | xargs -r ls 2>/dev/null)); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(BUF) lint
+	$(BUF) format --diff --exit-code
+
+.PHONY: breaking
+breaking: ## Check the API for breaking changes against main
+	$(BUF) breaking --against '.git#branch=main'
+
+.PHONY: generate
+generate: ## Regenerate gen/ from api/
+	$(BUF) generate
+
+.PHONY: check-generated
+check-generated: generate ## Fail when gen/ is stale
+	@if [ -n "$$(git status --porcelain -- gen/)" ]; then \
+	  echo "gen/ is stale: run 'make generate' and commit the result"; \
+	  git status --porcelain -- gen/; git diff --stat -- gen/; exit 1; fi
+
+.PHONY: fuzz-short
+fuzz-short: ## Run each fuzz target briefly (FUZZTIME, default 10s)
+	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+	    echo "fuzz $$pkg $$f"; \
+	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
+
+.PHONY: bench
+bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive)
+	$(GO) test -run '^$$' -bench . -benchmem ./engine/memory/ ./server/
+
+.PHONY: grpcurl
+grpcurl: ## Build grpcurl (pinned) for the README session: make grpcurl && bin/grpcurl ...
+	cd tools/grpcurl && $(GO) build -o ../../bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl
+
+.PHONY: clean
+clean: ## Remove build output
+	rm -rf bin

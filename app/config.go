@@ -1,0 +1,157 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/server"
+)
+
+// ErrInvalidConfig is returned, wrapped, by Start and Run for a Config they
+// cannot run.
+var ErrInvalidConfig = errors.New("app: invalid config")
+
+// Defaults of a node, used by DefaultConfig and for zero Config fields.
+const (
+	// DefaultGRPCAddr is where the gRPC API listens.
+	DefaultGRPCAddr = ":9090"
+	// DefaultHTTPAddr is where the HTTP API, health and metrics listen.
+	DefaultHTTPAddr = ":8080"
+	// DefaultHeartbeatInterval is the idle time after which a stream gets
+	// a heartbeat, on every transport.
+	DefaultHeartbeatInterval = server.DefaultHeartbeatInterval
+	// DefaultHistorySize is how many messages are retained per topic.
+	DefaultHistorySize = memory.DefaultHistorySize
+	// DefaultHistoryTTL is how long a message is retained.
+	DefaultHistoryTTL = memory.DefaultHistoryTTL
+	// DefaultMaxMessageSize is the largest payload, in bytes.
+	DefaultMaxMessageSize = server.DefaultMaxMessageSize
+	// DefaultQueueLen is how many messages a subscriber may fall behind
+	// before it is disconnected as a slow consumer.
+	DefaultQueueLen = memory.DefaultQueueLen
+	// DefaultShutdownTimeout bounds a graceful shutdown in Run.
+	DefaultShutdownTimeout = server.DefaultShutdownTimeout
+)
+
+// HTTP server limits. There is no write timeout: subscribe streams are
+// long-lived, and their writes are bounded by the handlers themselves.
+const (
+	// httpReadHeaderTimeout bounds reading a request's headers, so that a
+	// client trickling them cannot hold a connection.
+	httpReadHeaderTimeout = 10 * time.Second
+	// httpMaxHeaderBytes bounds a request's headers.
+	httpMaxHeaderBytes = 64 << 10
+	// httpIdleTimeout closes keep-alive connections idle this long.
+	httpIdleTimeout = 2 * time.Minute
+)
+
+// Config configures a node. Every zero field means its default, so the zero
+// Config runs a node on the default addresses; DefaultConfig spells the
+// defaults out.
+type Config struct {
+	// GRPCAddr is the gRPC listen address, host:port. Default ":9090".
+	// Port 0 picks a free port (see Node.GRPCAddr).
+	GRPCAddr string
+	// HTTPAddr is the HTTP listen address. Default ":8080".
+	HTTPAddr string
+	// HeartbeatInterval is the idle time after which a stream gets a
+	// heartbeat, on every transport. Default 15s.
+	HeartbeatInterval time.Duration
+	// HistorySize is how many messages are retained per topic for resuming
+	// subscribers. Default 1000.
+	HistorySize int
+	// HistoryTTL is how long a message is retained. Default 10m.
+	HistoryTTL time.Duration
+	// MaxMessageSize is the largest payload in bytes, on every transport.
+	// Default 1 MiB.
+	MaxMessageSize int
+	// AllowedOrigins lists the browser origins allowed cross-origin access
+	// to the HTTP API ("https://app.example.com", "https://*.example.com",
+	// or "*"). Default none.
+	AllowedOrigins []string
+	// Keepalive holds the gRPC keepalive parameters and ping policy; zero
+	// fields take the values of server.DefaultKeepalive.
+	Keepalive server.Keepalive
+	// QueueLen is how many messages a subscriber may fall behind before it
+	// is disconnected as a slow consumer. Default 1024.
+	QueueLen int
+	// ShutdownTimeout bounds the shutdown that Run performs, and the
+	// graceful part of the gRPC server's. Default 10s.
+	ShutdownTimeout time.Duration
+	// Logger receives the node's logs. Nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration of a node with every default
+// spelled out (and no logger).
+func DefaultConfig() Config {
+	return Config{
+		GRPCAddr:          DefaultGRPCAddr,
+		HTTPAddr:          DefaultHTTPAddr,
+		HeartbeatInterval: DefaultHeartbeatInterval,
+		HistorySize:       DefaultHistorySize,
+		HistoryTTL:        DefaultHistoryTTL,
+		MaxMessageSize:    DefaultMaxMessageSize,
+		Keepalive:         server.DefaultKeepalive(),
+		QueueLen:          DefaultQueueLen,
+		ShutdownTimeout:   DefaultShutdownTimeout,
+	}
+}
+
+// withDefaults checks c and returns it with every zero field replaced by
+// its default.
+func (c Config) withDefaults() (Config, error) {
+	for _, f := range []struct {
+		name string
+		val  int64
+	}{
+		{"HeartbeatInterval", int64(c.HeartbeatInterval)},
+		{"HistorySize", int64(c.HistorySize)},
+		{"HistoryTTL", int64(c.HistoryTTL)},
+		{"MaxMessageSize", int64(c.MaxMessageSize)},
+		{"QueueLen", int64(c.QueueLen)},
+		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		{"Keepalive.Time", int64(c.Keepalive.Time)},
+		{"Keepalive.Timeout", int64(c.Keepalive.Timeout)},
+		{"Keepalive.MinTime", int64(c.Keepalive.MinTime)},
+		{"Keepalive.MaxConnectionIdle", int64(c.Keepalive.MaxConnectionIdle)},
+		{"Keepalive.MaxConnectionAge", int64(c.Keepalive.MaxConnectionAge)},
+		{"Keepalive.MaxConnectionAgeGrace", int64(c.Keepalive.MaxConnectionAgeGrace)},
+	} {
+		if f.val < 0 {
+			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
+		}
+	}
+	d := DefaultConfig()
+	if c.GRPCAddr == "" {
+		c.GRPCAddr = d.GRPCAddr
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = d.HTTPAddr
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = d.HeartbeatInterval
+	}
+	if c.HistorySize == 0 {
+		c.HistorySize = d.HistorySize
+	}
+	if c.HistoryTTL == 0 {
+		c.HistoryTTL = d.HistoryTTL
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = d.MaxMessageSize
+	}
+	if c.QueueLen == 0 {
+		c.QueueLen = d.QueueLen
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = d.ShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c, nil
+}

@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/test/bufconn"
+
+	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/metrics"
+	"github.com/heraldhq/herald/server"
+)
+
+// Node is a running Herald node: an engine, the gRPC server and the HTTP
+// gateway, listening on two addresses. It is safe for concurrent use.
+type Node struct {
+	cfg Config
+	log *slog.Logger
+
+	eng         *memory.Engine
+	grpcServer  *server.Server
+	httpServer  *http.Server
+	conn        *grpc.ClientConn // the gateway's in-process connection
+	stopGateway context.CancelFunc
+
+	grpcLis, httpLis net.Listener
+	inLis            *bufconn.Listener
+
+	ready    atomic.Bool // what /readyz reports
+	stopping atomic.Bool // Shutdown has begun: servers returning is expected
+	serving  sync.WaitGroup
+	failed   chan error // a server stopped on its own; buffered
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// Start builds a node from cfg, starts listening on cfg.GRPCAddr and
+// cfg.HTTPAddr and serving on both, and returns once it is listening and
+// ready. ctx bounds the start only. A node that started must be stopped
+// with Shutdown.
+func Start(ctx context.Context, cfg Config) (*Node, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: cfg.Logger, failed: make(chan error, 3)}
+	if err := n.build(ctx); err != nil {
+		n.abandon()
+		return nil, err
+	}
+
+	n.serve("grpc", func() error { return n.grpcServer.Serve(n.grpcLis) })
+	n.serve("grpc-in-process", func() error { return n.grpcServer.Serve(n.inLis) })
+	n.serve("http", func() error { return n.httpServer.Serve(n.httpLis) })
+	n.grpcServer.SetServing()
+	n.ready.Store(true)
+	n.log.LogAttrs(ctx, slog.LevelInfo, "herald node started",
+		slog.String("grpc_addr", n.GRPCAddr().String()),
+		slog.String("http_addr", n.HTTPAddr().String()),
+		slog.Duration("heartbeat_interval", cfg.HeartbeatInterval),
+		slog.Int("history_size", cfg.HistorySize),
+		slog.Duration("history_ttl", cfg.HistoryTTL),
+		slog.Int("max_message_size", cfg.MaxMessageSize))
+	return n, nil
+}
+
+// build creates the node's parts and listeners. On error, abandon releases
+// whatever was made.
+func (n *Node) build(ctx context.Context) error {
+	cfg := n.cfg
+	var lc net.ListenConfig
+	var err error
+	if n.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
+		return fmt.Errorf("app: gRPC address: %w", err)
+	}
+	if n.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("app: HTTP address: %w", err)
+	}
+
+	m := metrics.New()
+	n.eng = memory.New(memory.Options{
+		HistorySize: cfg.HistorySize,
+		HistoryTTL:  cfg.HistoryTTL,
+		QueueLen:    cfg.QueueLen,
+	})
+	n.grpcServer = server.New(n.eng, server.Config{
+		HeartbeatInterval: cfg.HeartbeatInterval,
+		MaxMessageSize:    cfg.MaxMessageSize,
+		Keepalive:         cfg.Keepalive,
+		QueueLen:          cfg.QueueLen,
+		ShutdownTimeout:   cfg.ShutdownTimeout,
+		Logger:            n.log.With(slog.String("component", "grpc")),
+		Metrics:           m,
+	})
+
+	n.inLis = bufconn.Listen(inProcessBuffer)
+	if n.conn, err = dialInProcess(n.inLis, cfg.MaxMessageSize); err != nil {
+		return fmt.Errorf("app: in-process gRPC client: %w", err)
+	}
+	// The gateway lives until Shutdown, not until the end of the start.
+	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopGateway = stopGateway
+	httpLog := n.log.With(slog.String("component", "http"))
+	handler, err := gateway.New(gwCtx, n.conn, gateway.Config{
+		MaxMessageSize: cfg.MaxMessageSize,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Ready:          n.ready.Load,
+		Logger:         httpLog,
+		Metrics:        m,
+	})
+	if err != nil {
+		return fmt.Errorf("app: HTTP gateway: %w", err)
+	}
+	n.httpServer = &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		IdleTimeout:       httpIdleTimeout,
+		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
+	}
+	return nil
+}
+
+// abandon releases the parts of a node whose start failed.
+func (n *Node) abandon() {
+	n.stopping.Store(true)
+	if n.stopGateway != nil {
+		n.stopGateway()
+	}
+	if n.conn != nil {
+		_ = n.conn.Close()
+	}
+	if n.grpcServer != nil {
+		n.grpcServer.Shutdown(context.Background())
+	}
+	if n.eng != nil {
+		_ = n.eng.Close()
+	}
+	if n.grpcLis != nil {
+		_ = n.grpcLis.Close()
+	}
+	if n.httpLis != nil {
+		_ = n.httpLis.Close()
+	}
+	if n.inLis != nil {
+		_ = n.inLis.Close()
+	}
+}
+
+// serve runs one server's accept loop. A server that returns before
+// Shutdown has failed: that is reported on n.failed.
+func (n *Node) serve(name string, serve func() error) {
+	n.serving.Add(1)
+	go func() {
+		defer n.serving.Done()
+		err := serve()
+		if n.stopping.Load() {
+			return
+		}
+		if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
+			err = errors.New("stopped serving")
+		}
+		err = fmt.Errorf("app: %s server: %w", name, err)
+		n.log.LogAttrs(context.Background(), slog.LevelError, "server failed",
+			slog.String("server", name), slog.Any("err", err))
+		n.failed <- err
+	}()
+}
+
+// GRPCAddr returns the address the gRPC API listens on, with the actual
+// port when the configured one was 0.
+func (n *Node) GRPCAddr() net.Addr { return n.grpcLis.Addr() }
+
+// HTTPAddr returns the address the HTTP API listens on, with the actual
+// port when the configured one was 0.
+func (n *Node) HTTPAddr() net.Addr { return n.httpLis.Addr() }
+
+// Shutdown stops the node in the order described in the package
+// documentation and returns when everything has stopped. ctx bounds the
+// graceful part: once it ends, what is still open is closed at once, and
+// Shutdown reports the connections it had to cut. Later calls wait for the
+// first and return its result.
+func (n *Node) Shutdown(ctx context.Context) error {
+	n.shutdownOnce.Do(func() { n.shutdownErr = n.shutdown(ctx) })
+	return n.shutdownErr
+}
+
+func (n *Node) shutdown(ctx context.Context) error {
+	start := time.Now()
+	n.stopping.Store(true)
+	n.ready.Store(false)
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: not ready")
+
+	n.grpcServer.Shutdown(ctx)
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: gRPC server stopped; subscribers told to reconnect")
+
+	var errs []error
+	n.stopGateway()
+	if err := n.httpServer.Shutdown(ctx); err != nil {
+		n.log.LogAttrs(ctx, slog.LevelWarn, "shutdown: HTTP server did not finish in time; closing its connections",
+			slog.Any("err", err))
+		_ = n.httpServer.Close()
+		errs = append(errs, fmt.Errorf("app: HTTP server shutdown: %w", err))
+	} else {
+		n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: HTTP server stopped")
+	}
+
+	if err := n.conn.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("app: in-process gRPC client: %w", err))
+	}
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: in-process client closed")
+
+	if err := n.eng.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("app: engine: %w", err))
+	}
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: engine closed")
+
+	n.serving.Wait()
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown complete", slog.Duration("took", time.Since(start)))
+	return errors.Join(errs...)
+}

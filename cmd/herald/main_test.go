@@ -1,0 +1,74 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// syncBuffer is an output stream that a command writes from its goroutine
+// while the test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// result is what a command run in-process left behind.
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run executes a command line with the given environment variables and
+// stdin, and returns its exit code and output.
+func run(t *testing.T, ctx context.Context, vars map[string]string, stdin string, args ...string) result {
+	t.Helper()
+	var stdout, stderr syncBuffer
+	code := execute(ctx, args, testEnv(vars, stdin, &stdout, &stderr))
+	return result{code: code, stdout: stdout.String(), stderr: stderr.String()}
+}
+
+func testEnv(vars map[string]string, stdin string, stdout, stderr *syncBuffer) env {
+	return env{
+		lookup: func(name string) (string, bool) {
+			v, ok := vars[name]
+			return v, ok
+		},
+		stdin:  strings.NewReader(stdin),
+		stdout: stdout,
+		stderr: stderr,
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after timeout.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+
+	"github.com/heraldhq/herald/app"
+	"github.com/heraldhq/herald/server"
+)
+
+// serveFlags are the settings of `herald serve`.
+type serveFlags struct {
+	cfg       app.Config
+	logLevel  string
+	logFormat string
+}
+
+func newServeCommand(f *serveFlags) *command {
+	c := newCommand("serve", "herald serve [flags]",
+		`Run a Herald node on the embedded in-memory engine: the gRPC API (with
+health and reflection) on --grpc-addr, and the HTTP API (JSON gateway, raw
+publish, /healthz, /readyz, /metrics) on --http-addr. SIGINT or SIGTERM stop
+it gracefully: subscribers are told to reconnect, and the node exits within
+--shutdown-timeout. This is the default command.`,
+		"herald serve",
+		"herald serve --grpc-addr 127.0.0.1:9090 --http-addr 127.0.0.1:8080 --history-size 10000",
+		"HERALD_HEARTBEAT_INTERVAL=5s HERALD_ALLOWED_ORIGINS=https://app.example.com herald serve --log-format json",
+	)
+	d := app.DefaultConfig()
+	k := server.DefaultKeepalive()
+	cfg := &f.cfg
+	c.String(&cfg.GRPCAddr, "grpc-addr", "ADDR", d.GRPCAddr, "gRPC listen address (host:port; port 0 picks a free port).")
+	c.String(&cfg.HTTPAddr, "http-addr", "ADDR", d.HTTPAddr, "HTTP listen address (host:port).")
+	c.Duration(&cfg.HeartbeatInterval, "heartbeat-interval", d.HeartbeatInterval, "Idle time after which a stream gets a heartbeat, on every transport.")
+	c.Int(&cfg.HistorySize, "history-size", "N", d.HistorySize, "Messages retained per topic for resuming subscribers.")
+	c.Duration(&cfg.HistoryTTL, "history-ttl", d.HistoryTTL, "How long a message is retained.")
+	c.Int(&cfg.MaxMessageSize, "max-message-size", "BYTES", d.MaxMessageSize, "Largest message payload, in bytes.")
+	c.List(&cfg.AllowedOrigins, "allowed-origins", "ORIGINS", `Browser origins allowed cross-origin access, comma-separated ("https://app.example.com,https://*.example.com", or "*"); repeatable.`)
+	c.Int(&cfg.QueueLen, "queue-len", "N", d.QueueLen, "Messages a subscriber may fall behind before it is disconnected as a slow consumer.")
+	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
+	c.Duration(&cfg.Keepalive.Time, "keepalive-time", k.Time, "gRPC: ping a connection after this long without traffic from the client.")
+	c.Duration(&cfg.Keepalive.Timeout, "keepalive-timeout", k.Timeout, "gRPC: close a connection whose ping is not answered within this time.")
+	c.Duration(&cfg.Keepalive.MinTime, "keepalive-min-time", k.MinTime, "gRPC: shortest interval between client pings; clients pinging more often are disconnected.")
+	c.Bool(&cfg.Keepalive.PermitWithoutStream, "keepalive-permit-without-stream", k.PermitWithoutStream, "gRPC: allow client pings on connections without an active call. Always on: the server ignores false, because refusing those pings would disconnect well-behaved clients.")
+	c.DurationOrZero(&cfg.Keepalive.MaxConnectionIdle, "max-connection-idle", k.MaxConnectionIdle, "gRPC: close connections without calls for this long (0: never).")
+	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAge, "max-connection-age", k.MaxConnectionAge, "gRPC: ask connections this old to reconnect, e.g. to rebalance (0: never).")
+	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAgeGrace, "max-connection-age-grace", k.MaxConnectionAgeGrace, "gRPC: time calls may go on after --max-connection-age before the connection closes (0: no limit).")
+	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
+	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
+	return c
+}
+
+// runServe runs a node until ctx ends.
+func runServe(ctx context.Context, args []string, e env) int {
+	var f serveFlags
+	c := newServeCommand(&f)
+	rest, code, ok := parseFlags(c, args, e)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		return usageError(e, "serve", "unexpected argument %q", rest[0])
+	}
+	f.cfg.Logger = newLogger(e.stderr, f.logLevel, f.logFormat)
+	if err := app.Run(ctx, f.cfg); err != nil {
+		return failure(e, "serve", err)
+	}
+	return exitOK
+}
+
+// newLogger returns the logger of `herald serve`; level and format were
+// validated by their flags.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
+	var lvl slog.Level
+	_ = lvl.UnmarshalText([]byte(level))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

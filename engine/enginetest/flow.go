@@ -1,0 +1,189 @@
+package enginetest
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/engine"
+)
+
+// contextCancelled returns a context that is already cancelled.
+func contextCancelled(t *testing.T) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	return ctx, cancel
+}
+
+// nextResult is what a Next call running in another goroutine returned.
+type nextResult struct {
+	evs []engine.Event
+	err error
+}
+
+// nextAsync calls sub.Next(ctx) in a goroutine and reports its result.
+func nextAsync(ctx context.Context, sub engine.Subscription) <-chan nextResult {
+	ch := make(chan nextResult, 1)
+	go func() {
+		evs, err := sub.Next(ctx, nil)
+		ch <- nextResult{evs, err}
+	}()
+	return ch
+}
+
+// await waits for a nextAsync result.
+func await(t *testing.T, ch <-chan nextResult) nextResult {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(waitTimeout):
+		t.Fatalf("Next did not return within %v", waitTimeout)
+		return nextResult{}
+	}
+}
+
+// testSlowConsumer: a subscription that stops reading ends with
+// ErrSlowConsumer, while publishers and another subscription go on
+// unharmed; the slow one can resume from where it was.
+func testSlowConsumer(t *testing.T, f Factory) {
+	const n = 100
+	e := newEngine(t, f, Config{HistorySize: 1000, QueueLen: 8})
+	p := newPrefix()
+	before := publish(t, e, p+".a", "before")
+	slow := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	fast := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a"), QueueLen: 10 * n})
+	if slow.Position() != before.ID {
+		t.Fatalf("Position: got %s, want %s", slow.Position(), before.ID)
+	}
+
+	var res []engine.PublishResult
+	for range n {
+		res = append(res, publish(t, e, p+".a", "x")) // must not block on slow
+	}
+	newReader(t, fast).expect(res...)
+	if err := newReader(t, slow).end(); !errors.Is(err, engine.ErrSlowConsumer) {
+		t.Fatalf("slow subscription: got %v, want ErrSlowConsumer", err)
+	}
+
+	resumed := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a"), After: slow.Position(), QueueLen: 10 * n})
+	newReader(t, resumed).expect(res...)
+}
+
+// testSlowConsumerQueueOverride: SubscribeRequest.QueueLen overrides the
+// engine's default bound.
+func testSlowConsumerQueueOverride(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{QueueLen: 10000})
+	p := newPrefix()
+	slow := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a"), QueueLen: 4})
+	fast := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	var res []engine.PublishResult
+	for range 50 {
+		res = append(res, publish(t, e, p+".a", "x"))
+	}
+	if err := newReader(t, slow).end(); !errors.Is(err, engine.ErrSlowConsumer) {
+		t.Fatalf("subscription with QueueLen 4: got %v, want ErrSlowConsumer", err)
+	}
+	newReader(t, fast).expect(res...)
+}
+
+// testEngineClose: Close ends every subscription with ErrClosed, refuses
+// later calls and is idempotent.
+func testEngineClose(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	waiting := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	queued := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".>")})
+	publish(t, e, p+".b", "queued")
+	blocked := nextAsync(t.Context(), waiting)
+
+	if err := e.Close(); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	if r := await(t, blocked); !errors.Is(r.err, engine.ErrClosed) {
+		t.Errorf("blocked Next after Close: got %v, want ErrClosed", r.err)
+	}
+	if err := newReader(t, queued).end(); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Next after Close: got %v, want ErrClosed", err)
+	}
+	if _, err := e.Publish(t.Context(), engine.PublishRequest{Topic: p + ".a"}); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Publish after Close: got %v, want ErrClosed", err)
+	}
+	if _, err := e.Subscribe(t.Context(), engine.SubscribeRequest{Patterns: patterns(t, p+".a")}); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("Subscribe after Close: got %v, want ErrClosed", err)
+	}
+	if err := e.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	waiting.Close() // closing a subscription of a closed engine is harmless
+}
+
+// testSubscriptionClose: Close ends one subscription with
+// ErrSubscriptionClosed, wakes a blocked Next, is idempotent, and leaves
+// other subscriptions alone.
+func testSubscriptionClose(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	waiting := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	queued := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	other := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	blocked := nextAsync(t.Context(), waiting)
+
+	first := publish(t, e, p+".a", "1")
+	if r := await(t, blocked); r.err != nil || len(r.evs) == 0 || r.evs[0].Message == nil || r.evs[0].Message.ID != first.ID {
+		t.Fatalf("blocked Next: got %+v, want message %s", r, first.ID)
+	}
+	blocked = nextAsync(t.Context(), waiting)
+	waiting.Close()
+	if r := await(t, blocked); !errors.Is(r.err, engine.ErrSubscriptionClosed) {
+		t.Errorf("blocked Next after Close: got %v, want ErrSubscriptionClosed", r.err)
+	}
+	waiting.Close()
+	if _, err := waiting.Next(t.Context(), nil); !errors.Is(err, engine.ErrSubscriptionClosed) {
+		t.Errorf("Next after a second Close: got %v, want ErrSubscriptionClosed", err)
+	}
+
+	queued.Close()
+	if _, err := queued.Next(t.Context(), nil); !errors.Is(err, engine.ErrSubscriptionClosed) {
+		t.Errorf("Next on a closed subscription with queued events: got %v, want ErrSubscriptionClosed", err)
+	}
+
+	second := publish(t, e, p+".a", "2")
+	newReader(t, other).expect(first, second)
+}
+
+// testNextContext: Next returns the context's error, leaves dst as it was,
+// and the subscription goes on working afterwards.
+func testNextContext(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	sub := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	sentinel := engine.Event{Gap: &engine.Gap{Reason: engine.GapTruncated}}
+
+	cancelled, cancel := contextCancelled(t)
+	defer cancel()
+	dst, err := sub.Next(cancelled, []engine.Event{sentinel})
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Next with a cancelled context: got %v, want context.Canceled", err)
+	}
+	if len(dst) != 1 || dst[0] != sentinel {
+		t.Errorf("Next changed dst on error: %+v", dst)
+	}
+
+	short, cancelShort := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancelShort()
+	if _, err := sub.Next(short, nil); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Next past a deadline: got %v, want context.DeadlineExceeded", err)
+	}
+
+	ctx, stop := context.WithCancel(t.Context())
+	blocked := nextAsync(ctx, sub)
+	stop()
+	if r := await(t, blocked); !errors.Is(r.err, context.Canceled) {
+		t.Errorf("blocked Next after cancel: got %v, want context.Canceled", r.err)
+	}
+
+	res := publish(t, e, p+".a", "still there")
+	newReader(t, sub).expect(res)
+}

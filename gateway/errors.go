@@ -1,0 +1,146 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// ErrInvalidConfig is wrapped by the errors New returns for arguments it
+// cannot work with.
+var ErrInvalidConfig = errors.New("gateway: invalid config")
+
+// errShuttingDown answers API calls, and ends subscribe streams, once the
+// gateway's context is done.
+var errShuttingDown = status.Error(codes.Unavailable, "server is shutting down")
+
+// errInternal replaces errors whose text is not meant for clients.
+var errInternal = status.Error(codes.Internal, "internal error")
+
+// errTooLarge refuses a request body over limit bytes: 413 with code
+// RESOURCE_EXHAUSTED, the code the service gives an oversized message.
+func errTooLarge(limit int64) error {
+	return &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusRequestEntityTooLarge,
+		Err:        status.Errorf(codes.ResourceExhausted, "request body is larger than the limit of %d bytes", limit),
+	}
+}
+
+// writeError answers r with err exactly as the grpc-gateway routes answer
+// errors: through the mux's error handler, handleError.
+func (g *gateway) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	runtime.HTTPError(r.Context(), g.mux, g.marshaler, w, r, err)
+}
+
+// handleError is the error handler of every response of the gateway, its
+// own routes and grpc-gateway's alike, so that all errors share one shape
+// ({"code","message","details"}) and one status table
+// (runtime.HTTPStatusFromCode, or the explicit status of a
+// *runtime.HTTPStatusError). It counts refusals the gateway makes itself.
+func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+	if b, ok := r.Body.(*limitedBody); ok && b.exceeded {
+		// grpc-gateway reports a body cut off by the limit as bad JSON.
+		err = errTooLarge(b.limit)
+	}
+	err = g.sanitize(ctx, err)
+	byService := reachedService(ctx)
+	if !byService {
+		if reason, ok := refusalReason(err); ok {
+			g.transport.Refuse(reason)
+		}
+	}
+	if g.logger.Enabled(ctx, slog.LevelDebug) {
+		g.logger.DebugContext(ctx, "request failed",
+			"method", r.Method, "path", r.URL.Path,
+			"code", codeOf(err).String(), "by_service", byService, "err", err)
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+}
+
+// streamError turns the error that ends a subscribe stream into the status
+// of its last line.
+func (g *gateway) streamError(ctx context.Context, err error) *status.Status {
+	return status.Convert(g.sanitize(ctx, err))
+}
+
+// sanitize returns err as a gRPC status error fit for a client: the calls
+// cancelled by shutdown become UNAVAILABLE, context errors their codes, and
+// any other error that is not a status INTERNAL without its text, which is
+// logged instead; a message that is not UTF-8 gets its bad bytes replaced.
+func (g *gateway) sanitize(ctx context.Context, err error) error {
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		return err // made by the gateway, already fit
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			g.logger.ErrorContext(ctx, "gateway error", "err", err)
+			return errInternal
+		}
+		st = status.FromContextError(err)
+	}
+	if st.Code() == codes.Canceled && g.ctx.Err() != nil {
+		return errShuttingDown
+	}
+	if !utf8.ValidString(st.Message()) {
+		// protojson cannot encode it: the client would get a bare 500.
+		p := st.Proto()
+		p.Message = strings.ToValidUTF8(p.Message, "\uFFFD")
+		st = status.FromProto(p)
+	}
+	return st.Err()
+}
+
+// codeOf returns the gRPC code of an error as sanitize leaves it.
+func codeOf(err error) codes.Code {
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		err = hse.Err
+	}
+	return status.Code(err)
+}
+
+// refusalReason names a refusal for the refused-requests counter, or
+// reports false when err is no refusal: the client went away, or the server
+// failed.
+func refusalReason(err error) (string, bool) {
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		switch hse.HTTPStatus {
+		case http.StatusRequestEntityTooLarge:
+			return "too_large", true
+		case http.StatusMethodNotAllowed:
+			return "method_not_allowed", true
+		}
+	}
+	switch code := codeOf(err); code {
+	case codes.OK, codes.Canceled, codes.Unknown, codes.Internal, codes.DataLoss:
+		return "", false
+	default:
+		return snakeCase(code.String()), true
+	}
+}
+
+// snakeCase turns a code name such as "InvalidArgument" into
+// "invalid_argument".
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}

@@ -1,0 +1,38 @@
+package server
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/heraldhq/herald/engine"
+	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+)
+
+// Publish validates a message, hands it to the engine and returns its
+// position. It never waits for subscribers.
+func (s *service) Publish(ctx context.Context, req *heraldv1.PublishRequest) (*heraldv1.PublishResponse, error) {
+	m := s.srv.transport(ctx)
+	if r := validatePublish(req, s.srv.cfg.MaxMessageSize); r != nil {
+		m.Refuse(r.reason)
+		return nil, r.err
+	}
+	res, err := s.srv.eng.Publish(ctx, engine.PublishRequest{
+		Topic:          req.GetTopic(),
+		Data:           req.GetData(),
+		ContentType:    req.GetContentType(),
+		Event:          req.GetEvent(),
+		IdempotencyKey: req.GetIdempotencyKey(),
+	})
+	if err != nil {
+		return nil, errorStatus(ctx, s.srv.log, heraldv1.PubSubService_Publish_FullMethodName, err)
+	}
+	if !res.Duplicate {
+		m.Published.Inc()
+	}
+	return &heraldv1.PublishResponse{
+		Id:          res.ID.String(),
+		PublishTime: timestamppb.New(res.Time),
+		Duplicate:   res.Duplicate,
+	}, nil
+}

@@ -1,0 +1,180 @@
+package server
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/heraldhq/herald/engine"
+	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/topic"
+)
+
+const (
+	// MaxTopics is the most topics and patterns one Subscribe call may
+	// name.
+	MaxTopics = 256
+	// MaxFieldLen is the longest content type, event name or idempotency
+	// key a publish may carry, in bytes.
+	MaxFieldLen = 255
+)
+
+// refusal is a request refused before it reached the engine: the status
+// the client sees and the reason label counted in the metrics.
+type refusal struct {
+	err    error
+	reason string
+}
+
+func invalidf(format string, args ...any) *refusal {
+	return &refusal{err: status.Errorf(codes.InvalidArgument, format, args...), reason: reasonInvalid}
+}
+
+// topicMessage is the text of a topic package error without its
+// "topic: invalid: " prefix, which says nothing to a client.
+func topicMessage(err error) string {
+	return strings.TrimPrefix(err.Error(), topic.ErrInvalid.Error()+": ")
+}
+
+// validatePublish checks a publish request against the limits of the
+// contract: a concrete topic, a payload within maxSize, and content type,
+// event name and idempotency key that are safe to carry on every transport.
+func validatePublish(req *heraldv1.PublishRequest, maxSize int) *refusal {
+	if err := topic.Validate(req.GetTopic()); err != nil {
+		return invalidf("%s", topicMessage(err))
+	}
+	if n := len(req.GetData()); n > maxSize {
+		return &refusal{
+			err:    status.Errorf(codes.ResourceExhausted, "message is %d bytes; the limit is %d", n, maxSize),
+			reason: reasonTooLarge,
+		}
+	}
+	if r := checkContentType(req.GetContentType()); r != nil {
+		return r
+	}
+	if r := checkEvent(req.GetEvent()); r != nil {
+		return r
+	}
+	return checkIdempotencyKey(req.GetIdempotencyKey())
+}
+
+// checkContentType allows any text without control characters; the value
+// travels as a header on the HTTP transports.
+func checkContentType(ct string) *refusal {
+	if len(ct) > MaxFieldLen {
+		return invalidf("content_type is %d bytes; the limit is %d", len(ct), MaxFieldLen)
+	}
+	if !utf8.ValidString(ct) {
+		return invalidf("content_type is not valid UTF-8")
+	}
+	for i, r := range ct {
+		if unicode.IsControl(r) {
+			return invalidf("content_type: character %q at byte %d is not allowed (no control characters)", r, i)
+		}
+	}
+	return nil
+}
+
+// checkEvent allows a conservative token alphabet: the event name becomes
+// the SSE "event:" field, where a CR or LF would inject fields.
+func checkEvent(ev string) *refusal {
+	if len(ev) > MaxFieldLen {
+		return invalidf("event is %d bytes; the limit is %d", len(ev), MaxFieldLen)
+	}
+	for i := 0; i < len(ev); i++ {
+		if c := ev[i]; !eventByte(c) {
+			return invalidf("event: character %q at byte %d is not allowed (use A-Z a-z 0-9 _ - . :)", rune(c), i)
+		}
+	}
+	return nil
+}
+
+func eventByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	case c == '_', c == '-', c == '.', c == ':':
+		return true
+	}
+	return false
+}
+
+// checkIdempotencyKey allows printable ASCII, space included.
+func checkIdempotencyKey(key string) *refusal {
+	if len(key) > MaxFieldLen {
+		return invalidf("idempotency_key is %d bytes; the limit is %d", len(key), MaxFieldLen)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c < 0x20 || c > 0x7e {
+			return invalidf("idempotency_key: byte 0x%02x at %d is not allowed (use printable ASCII)", c, i)
+		}
+	}
+	return nil
+}
+
+// subscription is a validated Subscribe request.
+type subscription struct {
+	patterns []topic.Pattern // de-duplicated, in request order
+	names    []string        // patterns' String forms, same order
+	after    engine.ID
+}
+
+// parseSubscribe validates a Subscribe request: one to MaxTopics valid
+// topics or patterns, de-duplicated, and a well-formed last_event_id.
+func parseSubscribe(req *heraldv1.SubscribeRequest) (subscription, *refusal) {
+	topics := req.GetTopics()
+	switch {
+	case len(topics) == 0:
+		return subscription{}, invalidf("topics: at least one topic is required")
+	case len(topics) > MaxTopics:
+		return subscription{}, invalidf("topics: %d given; the limit is %d", len(topics), MaxTopics)
+	}
+	sub := subscription{
+		patterns: make([]topic.Pattern, 0, len(topics)),
+		names:    make([]string, 0, len(topics)),
+	}
+	for i, t := range topics {
+		p, err := topic.ParsePattern(t)
+		if err != nil {
+			return subscription{}, invalidf("topics[%d]: %s", i, topicMessage(err))
+		}
+		name := p.String()
+		if contains(sub.names, name) {
+			continue
+		}
+		sub.patterns = append(sub.patterns, p)
+		sub.names = append(sub.names, name)
+	}
+	after, err := engine.ParseID(req.GetLastEventId())
+	if err != nil {
+		return subscription{}, invalidf("last_event_id %s is not a message id", quoteID(req.GetLastEventId()))
+	}
+	sub.after = after
+	return sub, nil
+}
+
+// contains reports whether names holds name. A linear scan beats a map for
+// the few topics a subscription names; at MaxTopics it is still only
+// microseconds, once per call.
+func contains(names []string, name string) bool {
+	for _, n := range names {
+		if n == name {
+			return true
+		}
+	}
+	return false
+}
+
+// quoteID quotes a client-supplied id for an error message, cut short so
+// that a huge value cannot bloat the status.
+func quoteID(id string) string {
+	const limit = 64
+	if len(id) > limit {
+		return fmt.Sprintf("%q…", id[:limit])
+	}
+	return fmt.Sprintf("%q", id)
+}
