@@ -36,13 +36,13 @@ type Keepalive struct {
 	// proxy-friendly configurations use, while still stopping a client
 	// that floods the server with pings.
 	MinTime time.Duration
-	// PermitWithoutStream allows client pings on a connection with no
-	// active call. Default true: publishers keep connections open between
-	// calls and subscribers between reconnects, and pinging them is how
-	// clients keep NATs and load balancers from dropping them. Refusing
-	// those pings would only disconnect well-behaved clients, so a false
-	// value also takes the default.
-	PermitWithoutStream bool
+	// RefusePingsWithoutStream makes the server treat a client ping on a
+	// connection with no active call as a policy violation (GOAWAY
+	// too_many_pings). Default false, so such pings are allowed:
+	// publishers keep connections open between calls and subscribers
+	// between reconnects, and pinging them is how clients keep NATs and
+	// load balancers from dropping them.
+	RefusePingsWithoutStream bool
 	// MaxConnectionIdle closes a connection that has had no active call for
 	// this long. Default zero, never: an idle HTTP/2 connection costs a few
 	// KiB, and closing it makes the next publish pay a new handshake.
@@ -62,14 +62,13 @@ type Keepalive struct {
 
 // DefaultKeepalive returns the production keepalive settings described on
 // the fields of Keepalive: Time 15s, Timeout 10s, MinTime 5s,
-// PermitWithoutStream true, and connections that are never closed for
+// pings allowed without an active call, and connections that are never closed for
 // idleness or age.
 func DefaultKeepalive() Keepalive {
 	return Keepalive{
-		Time:                15 * time.Second,
-		Timeout:             10 * time.Second,
-		MinTime:             5 * time.Second,
-		PermitWithoutStream: true,
+		Time:    15 * time.Second,
+		Timeout: 10 * time.Second,
+		MinTime: 5 * time.Second,
 	}
 }
 
@@ -85,9 +84,6 @@ func (k Keepalive) withDefaults() Keepalive {
 	}
 	if k.MinTime <= 0 {
 		k.MinTime = d.MinTime
-	}
-	if !k.PermitWithoutStream {
-		k.PermitWithoutStream = d.PermitWithoutStream
 	}
 	k.MaxConnectionIdle = max(k.MaxConnectionIdle, 0)
 	k.MaxConnectionAge = max(k.MaxConnectionAge, 0)
@@ -108,7 +104,7 @@ func (k Keepalive) serverOptions() []grpc.ServerOption {
 		}),
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
 			MinTime:             k.MinTime,
-			PermitWithoutStream: k.PermitWithoutStream,
+			PermitWithoutStream: !k.RefusePingsWithoutStream,
 		}),
 	}
 }

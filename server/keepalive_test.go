@@ -27,8 +27,8 @@ func TestKeepaliveDefaults(t *testing.T) {
 	}
 	// grpc-go clients cannot ping more often than every 10s; they must
 	// never be told off.
-	if d.MinTime > 10*time.Second || !d.PermitWithoutStream {
-		t.Errorf("enforcement %v/%v would refuse well-behaved clients", d.MinTime, d.PermitWithoutStream)
+	if d.MinTime > 10*time.Second || d.RefusePingsWithoutStream {
+		t.Errorf("enforcement %v/refuse=%v would refuse well-behaved clients", d.MinTime, d.RefusePingsWithoutStream)
 	}
 	custom := Keepalive{Time: time.Minute, MaxConnectionAge: time.Hour}.withDefaults()
 	want := d

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -183,6 +184,27 @@ func TestFormatDuration(t *testing.T) {
 	} {
 		if got := formatDuration(d); got != want {
 			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+func TestServeKeepalivePingPolicyFlag(t *testing.T) {
+	t.Parallel()
+	noEnv := func(string) (string, bool) { return "", false }
+	for _, tc := range []struct {
+		args       []string
+		wantRefuse bool
+	}{
+		{nil, false},
+		{[]string{"--keepalive-permit-without-stream=false"}, true},
+		{[]string{"--keepalive-permit-without-stream=true"}, false},
+	} {
+		var f serveFlags
+		if _, err := newServeCommand(&f).parse(tc.args, noEnv, io.Discard); err != nil {
+			t.Fatalf("%v: %v", tc.args, err)
+		}
+		if got := f.appConfig(io.Discard).Keepalive.RefusePingsWithoutStream; got != tc.wantRefuse {
+			t.Errorf("%v: RefusePingsWithoutStream = %v, want %v", tc.args, got, tc.wantRefuse)
 		}
 	}
 }

@@ -14,6 +14,9 @@ type serveFlags struct {
 	cfg       app.Config
 	logLevel  string
 	logFormat string
+	// permitPingsWithoutStream is the inverse of
+	// cfg.Keepalive.RefusePingsWithoutStream, named as grpc names it.
+	permitPingsWithoutStream bool
 }
 
 func newServeCommand(f *serveFlags) *command {
@@ -42,7 +45,7 @@ it gracefully: subscribers are told to reconnect, and the node exits within
 	c.Duration(&cfg.Keepalive.Time, "keepalive-time", k.Time, "gRPC: ping a connection after this long without traffic from the client.")
 	c.Duration(&cfg.Keepalive.Timeout, "keepalive-timeout", k.Timeout, "gRPC: close a connection whose ping is not answered within this time.")
 	c.Duration(&cfg.Keepalive.MinTime, "keepalive-min-time", k.MinTime, "gRPC: shortest interval between client pings; clients pinging more often are disconnected.")
-	c.Bool(&cfg.Keepalive.PermitWithoutStream, "keepalive-permit-without-stream", k.PermitWithoutStream, "gRPC: allow client pings on connections without an active call. Always on: the server ignores false, because refusing those pings would disconnect well-behaved clients.")
+	c.Bool(&f.permitPingsWithoutStream, "keepalive-permit-without-stream", !k.RefusePingsWithoutStream, "gRPC: allow client pings on connections without an active call (false: such pings get GOAWAY too_many_pings). Clients keep idle connections through NATs and load balancers this way.")
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionIdle, "max-connection-idle", k.MaxConnectionIdle, "gRPC: close connections without calls for this long (0: never).")
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAge, "max-connection-age", k.MaxConnectionAge, "gRPC: ask connections this old to reconnect, e.g. to rebalance (0: never).")
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAgeGrace, "max-connection-age-grace", k.MaxConnectionAgeGrace, "gRPC: time calls may go on after --max-connection-age before the connection closes (0: no limit).")
@@ -52,6 +55,15 @@ it gracefully: subscribers are told to reconnect, and the node exits within
 }
 
 // runServe runs a node until ctx ends.
+// appConfig is the node configuration the parsed flags describe, logging
+// to stderr.
+func (f *serveFlags) appConfig(stderr io.Writer) app.Config {
+	cfg := f.cfg
+	cfg.Keepalive.RefusePingsWithoutStream = !f.permitPingsWithoutStream
+	cfg.Logger = newLogger(stderr, f.logLevel, f.logFormat)
+	return cfg
+}
+
 func runServe(ctx context.Context, args []string, e env) int {
 	var f serveFlags
 	c := newServeCommand(&f)
@@ -62,8 +74,7 @@ func runServe(ctx context.Context, args []string, e env) int {
 	if len(rest) > 0 {
 		return usageError(e, "serve", "unexpected argument %q", rest[0])
 	}
-	f.cfg.Logger = newLogger(e.stderr, f.logLevel, f.logFormat)
-	if err := app.Run(ctx, f.cfg); err != nil {
+	if err := app.Run(ctx, f.appConfig(e.stderr)); err != nil {
 		return failure(e, "serve", err)
 	}
 	return exitOK
