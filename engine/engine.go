@@ -103,9 +103,10 @@ type SubscribeRequest struct {
 // than once.
 type Subscription interface {
 	// Position is the engine's current position when the subscription
-	// started: the ID of the newest message accepted on any topic (zero if
-	// none). A reader that resumes from it misses nothing published after
-	// the subscription started.
+	// started: the ID of the newest message accepted on any topic, or the
+	// epoch's start (Seq 0) when there is none yet; never the zero ID. A
+	// reader that resumes from it misses nothing published after the
+	// subscription started.
 	Position() ID
 
 	// Next appends the events that are ready to dst and returns it, blocking

@@ -14,7 +14,9 @@ var ErrBadID = errors.New("engine: malformed message id")
 // epoch that names one continuous history, and a sequence number within it.
 //
 // Sequence numbers start at 1 and grow by one per accepted message across all
-// topics, so one ID resumes a subscription to any number of topics. The epoch
+// topics, so one ID resumes a subscription to any number of topics. Seq 0
+// is the position before the first message of the epoch: resuming after it
+// replays everything the epoch retains. The epoch
 // changes when an engine loses its history (an in-memory engine restarts);
 // ids of different epochs are not ordered against each other.
 //
@@ -23,7 +25,8 @@ type ID struct {
 	// Epoch identifies the history the sequence belongs to. Never zero in a
 	// valid ID.
 	Epoch uint64
-	// Seq is the position within the epoch, starting at 1.
+	// Seq is the position within the epoch: 1 for the first message, 0
+	// before it.
 	Seq uint64
 }
 
@@ -75,7 +78,7 @@ func ParseID(s string) (ID, error) {
 		return ID{}, fmt.Errorf("%w: %q", ErrBadID, s)
 	}
 	seq, err := strconv.ParseUint(sq, 10, 64)
-	if err != nil || seq == 0 || sq[0] == '+' || (len(sq) > 1 && sq[0] == '0') {
+	if err != nil || sq[0] == '+' || (len(sq) > 1 && sq[0] == '0') {
 		return ID{}, fmt.Errorf("%w: %q", ErrBadID, s)
 	}
 	return ID{Epoch: epoch, Seq: seq}, nil

@@ -14,8 +14,8 @@ func testPublishSubscribe(t *testing.T, f Factory) {
 	e := newEngine(t, f, Config{})
 	p := newPrefix()
 	sub := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
-	if pos := sub.Position(); !pos.IsZero() {
-		t.Errorf("Position of a fresh engine: got %s, want zero", pos)
+	if pos := sub.Position(); pos.IsZero() || pos.Seq != 0 {
+		t.Errorf("Position of a fresh engine: got %s, want the epoch's start (seq 0)", pos)
 	}
 
 	reqs := []engine.PublishRequest{

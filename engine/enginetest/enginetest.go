@@ -37,6 +37,7 @@ func Run(t *testing.T, factory Factory) {
 		{"LiveOnly", testLiveOnly},
 		{"Resume", testResume},
 		{"ResumeFromPosition", testResumeFromPosition},
+		{"ResumeFromEmptyPosition", testResumeFromEmptyPosition},
 		{"ResumeTruncated", testResumeTruncated},
 		{"ResumeForeignEpoch", testResumeForeignEpoch},
 		{"FutureID", testFutureID},

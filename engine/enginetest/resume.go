@@ -49,6 +49,26 @@ func testResumeFromPosition(t *testing.T, f Factory) {
 	newReader(t, resumed).expect(res...)
 }
 
+// testResumeFromEmptyPosition: a fresh engine's Position is the start of
+// its epoch, not "nothing", so a reader that subscribed before the first
+// message and resumes from it misses nothing.
+func testResumeFromEmptyPosition(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	first := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	pos := first.Position()
+	first.Close()
+	if pos.IsZero() || pos.Seq != 0 {
+		t.Fatalf("Position of a fresh engine: %s, want the epoch's start", pos)
+	}
+	var res []engine.PublishResult
+	for range 3 {
+		res = append(res, publish(t, e, p+".a", "missed"))
+	}
+	resumed := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a"), After: pos})
+	newReader(t, resumed).expect(res...)
+}
+
 // testResumeTruncated: when a topic's history no longer reaches back to
 // After, a Gap naming that topic comes before any message; topics whose
 // history is complete get none.

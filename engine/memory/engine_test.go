@@ -100,8 +100,8 @@ func TestSubscribeRefusesBadPatterns(t *testing.T) {
 
 func TestPositionAndEpoch(t *testing.T) {
 	e := newTestEngine(t, Options{})
-	if got := mustSubscribe(t, e, engine.SubscribeRequest{Patterns: pats("a")}).Position(); !got.IsZero() {
-		t.Errorf("Position of an empty engine: %s, want zero", got)
+	if got := mustSubscribe(t, e, engine.SubscribeRequest{Patterns: pats("a")}).Position(); got.IsZero() || got.Seq != 0 {
+		t.Errorf("Position of an empty engine: %s, want the epoch's start (seq 0)", got)
 	}
 	r := mustPublish(t, e, "b", nil)
 	if r.ID.Epoch != e.epoch || r.ID.Seq != 1 {

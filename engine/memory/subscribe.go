@@ -47,9 +47,7 @@ func (e *Engine) Subscribe(ctx context.Context, req engine.SubscribeRequest) (en
 		e.mu.Unlock()
 		return nil, fmt.Errorf("%w: %s lies beyond the %d messages accepted so far", engine.ErrFutureID, after, newest)
 	}
-	if e.seq > 0 {
-		s.position = engine.ID{Epoch: e.epoch, Seq: e.seq}
-	}
+	s.position = engine.ID{Epoch: e.epoch, Seq: e.seq}
 	e.register(s)
 	if !after.IsZero() {
 		snap = e.snapshot(patterns, after)

@@ -567,9 +567,10 @@ type Subscribed struct {
 	// The topics and patterns subscribed to, normalised and de-duplicated.
 	Topics []string `protobuf:"bytes,1,rep,name=topics,proto3" json:"topics,omitempty"`
 	// The server's current position: the id of the newest message it has
-	// accepted on any topic (empty if none yet). A client that has received no
-	// message yet can resume from this id and miss nothing published after the
-	// subscription started.
+	// accepted on any topic, or, before the first message, a position that
+	// stands for the start of the server's history. A client that has
+	// received no message yet can resume from this id and miss nothing
+	// published after the subscription started.
 	CurrentId string `protobuf:"bytes,2,opt,name=current_id,json=currentId,proto3" json:"current_id,omitempty"`
 	// The heartbeat interval of this stream: a client that hears nothing for
 	// about twice this long should assume the connection is dead and
