@@ -61,8 +61,9 @@ fuzz-short: ## Run each fuzz target briefly (FUZZTIME, default 10s)
 	done
 
 .PHONY: bench
-bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive)
+bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive, SSE and WebSocket fan-out)
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/memory/ ./server/
+	$(GO) test -run '^$$' -bench '^BenchmarkFanout$$' -benchmem ./bridge/sse/ ./bridge/ws/
 
 .PHONY: grpcurl
 grpcurl: ## Build grpcurl (pinned) for the README session: make grpcurl && bin/grpcurl ...

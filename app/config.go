@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/heraldhq/herald/bridge/sse"
+	"github.com/heraldhq/herald/bridge/ws"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/server"
 )
@@ -34,6 +36,18 @@ const (
 	DefaultQueueLen = memory.DefaultQueueLen
 	// DefaultShutdownTimeout bounds a graceful shutdown in Run.
 	DefaultShutdownTimeout = server.DefaultShutdownTimeout
+	// DefaultCoalesceWindow is the browser transports' coalesce window:
+	// how long their writers wait to gather more frames into one write.
+	DefaultCoalesceWindow = sse.DefaultCoalesceWindow
+	// DefaultWriteTimeout bounds each write to a browser connection; a
+	// client that does not take a write within it is disconnected as a
+	// slow consumer.
+	DefaultWriteTimeout = sse.DefaultWriteTimeout
+	// DefaultSSERetry is the reconnect delay Server-Sent Events streams
+	// suggest to their clients.
+	DefaultSSERetry = sse.DefaultRetry
+	// DefaultWSReadLimit is the largest frame a WebSocket client may send.
+	DefaultWSReadLimit = ws.DefaultReadLimit
 )
 
 // HTTP server limits. There is no write timeout: subscribe streams are
@@ -81,8 +95,57 @@ type Config struct {
 	// ShutdownTimeout bounds the shutdown that Run performs, and the
 	// graceful part of the gRPC server's. Default 10s.
 	ShutdownTimeout time.Duration
+	// Browser holds the settings of the Server-Sent Events and WebSocket
+	// transports.
+	Browser BrowserConfig
 	// Logger receives the node's logs. Nil discards them.
 	Logger *slog.Logger
+}
+
+// BrowserConfig holds the settings of the browser transports, /v1/sse and
+// /v1/ws. Every zero field means its default.
+type BrowserConfig struct {
+	// CoalesceWindow is how long a busy connection's writer waits to
+	// gather more frames into one write: fewer system calls and less CPU
+	// per delivered message, at most this much more latency. Default 5ms;
+	// negative turns coalescing off.
+	CoalesceWindow time.Duration
+	// WriteTimeout bounds each write to a browser connection; a client
+	// that does not take a write within it is disconnected as a slow
+	// consumer. Default 10s.
+	WriteTimeout time.Duration
+	// SSERetry is the reconnect delay Server-Sent Events streams suggest
+	// to EventSource (the retry: field). Default 2s.
+	SSERetry time.Duration
+	// WSReadLimit is the largest frame a WebSocket client may send, in
+	// bytes; a larger one closes the connection with 1009. Default 64 KiB.
+	WSReadLimit int64
+}
+
+// withDefaults checks b and returns it with every zero field replaced by
+// its default.
+func (b BrowserConfig) withDefaults() (BrowserConfig, error) {
+	switch {
+	case b.WriteTimeout < 0:
+		return b, fmt.Errorf("%w: Browser.WriteTimeout is negative", ErrInvalidConfig)
+	case b.SSERetry < 0:
+		return b, fmt.Errorf("%w: Browser.SSERetry is negative", ErrInvalidConfig)
+	case b.WSReadLimit < 0:
+		return b, fmt.Errorf("%w: Browser.WSReadLimit is negative", ErrInvalidConfig)
+	}
+	if b.CoalesceWindow == 0 {
+		b.CoalesceWindow = DefaultCoalesceWindow
+	}
+	if b.WriteTimeout == 0 {
+		b.WriteTimeout = DefaultWriteTimeout
+	}
+	if b.SSERetry == 0 {
+		b.SSERetry = DefaultSSERetry
+	}
+	if b.WSReadLimit == 0 {
+		b.WSReadLimit = DefaultWSReadLimit
+	}
+	return b, nil
 }
 
 // DefaultConfig returns the configuration of a node with every default
@@ -98,6 +161,12 @@ func DefaultConfig() Config {
 		Keepalive:         server.DefaultKeepalive(),
 		QueueLen:          DefaultQueueLen,
 		ShutdownTimeout:   DefaultShutdownTimeout,
+		Browser: BrowserConfig{
+			CoalesceWindow: DefaultCoalesceWindow,
+			WriteTimeout:   DefaultWriteTimeout,
+			SSERetry:       DefaultSSERetry,
+			WSReadLimit:    DefaultWSReadLimit,
+		},
 	}
 }
 
@@ -153,5 +222,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	return c, nil
+	var err error
+	c.Browser, err = c.Browser.withDefaults()
+	return c, err
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/test/bufconn"
 
+	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/gateway"
 	"github.com/heraldhq/herald/metrics"
@@ -28,6 +29,7 @@ type Node struct {
 
 	eng         *memory.Engine
 	grpcServer  *server.Server
+	browser     browser
 	httpServer  *http.Server
 	conn        *grpc.ClientConn // the gateway's in-process connection
 	stopGateway context.CancelFunc
@@ -86,6 +88,7 @@ func (n *Node) build(ctx context.Context) error {
 	if n.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("app: HTTP address: %w", err)
 	}
+	n.httpLis = boundUnacked(n.httpLis, cfg.HeartbeatInterval, n.log)
 
 	m := metrics.New()
 	n.eng = memory.New(memory.Options{
@@ -121,13 +124,15 @@ func (n *Node) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: HTTP gateway: %w", err)
 	}
-	n.httpServer = &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: httpReadHeaderTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
-		IdleTimeout:       httpIdleTimeout,
-		ErrorLog:          slog.NewLogLogger(httpLog.Handler(), slog.LevelWarn),
-	}
+	src := bridge.NewLocalSource(n.eng, bridge.LocalConfig{QueueLen: cfg.QueueLen})
+	n.browser = newBrowser(src, browserSettings{
+		heartbeat: cfg.HeartbeatInterval,
+		origins:   cfg.AllowedOrigins,
+		cfg:       cfg.Browser,
+		logger:    httpLog,
+		metrics:   m,
+	})
+	n.httpServer = newHTTPServer(n.browser.routes(handler, cfg.AllowedOrigins), httpLog)
 	return nil
 }
 
@@ -201,10 +206,19 @@ func (n *Node) shutdown(ctx context.Context) error {
 	n.ready.Store(false)
 	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: not ready")
 
+	// Streams end on every transport at once: gRPC subscribers get
+	// UNAVAILABLE, browsers a going-away notice; all are told to reconnect
+	// and resume.
+	var errs []error
+	browserDone := make(chan error, 1)
+	go func() { browserDone <- n.browser.shutdown(ctx) }()
 	n.grpcServer.Shutdown(ctx)
 	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: gRPC server stopped; subscribers told to reconnect")
+	if err := <-browserDone; err != nil {
+		errs = append(errs, err)
+	}
+	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: browser streams ended; clients told to reconnect")
 
-	var errs []error
 	n.stopGateway()
 	if err := n.httpServer.Shutdown(ctx); err != nil {
 		n.log.LogAttrs(ctx, slog.LevelWarn, "shutdown: HTTP server did not finish in time; closing its connections",

@@ -3,7 +3,27 @@
 //
 // Both transports consume one interface, Source, which has the semantics of
 // gRPC Subscribe (replay after an id, live messages, history gaps,
-// slow-consumer end) and is served either in-process from the engine or from
-// a remote Herald over gRPC, so browser-facing nodes can scale apart from
-// the core.
+// slow-consumer end). It is served either in-process from the engine
+// (NewLocalSource) or from a remote Herald over gRPC (NewRemoteSource, for
+// `herald bridge`), so browser-facing nodes can scale apart from the core.
+// The transports live in sub-packages: bridge/sse and bridge/ws. This
+// package also holds what they share: the JSON message envelope
+// (AppendEnvelope) and the origin check (OriginPolicy).
+//
+// # Encoding once
+//
+// A message reaches every subscription that receives it as one shared
+// *engine.Message, whose encoding cache lets a transport encode each frame
+// once for all its connections. The local source passes the engine's
+// messages through. The remote source receives each message once per
+// upstream stream and interns it by id, so its subscriptions share one
+// *engine.Message as well.
+//
+// # Concurrency
+//
+// Sources are safe for concurrent use. A Subscription's Next is called by
+// one goroutine at a time (a connection's single writer); its Close is safe
+// to call concurrently with Next and more than once. A remote subscription
+// runs one goroutine that reads its upstream stream into a queue bounded in
+// events and bytes; Close waits for it to return.
 package bridge

@@ -113,6 +113,7 @@ func TestPublishValidation(t *testing.T) {
 		{"event newline", &heraldv1.PublishRequest{Topic: "t", Event: "ping\ndata: x"}, codes.InvalidArgument, "event"},
 		{"event space", &heraldv1.PublishRequest{Topic: "t", Event: "a b"}, codes.InvalidArgument, "event"},
 		{"event long", &heraldv1.PublishRequest{Topic: "t", Event: long}, codes.InvalidArgument, "event is 256 bytes"},
+		{"event reserved", &heraldv1.PublishRequest{Topic: "t", Event: "herald.subscribed"}, codes.InvalidArgument, "reserved"},
 		{"key non-ascii", &heraldv1.PublishRequest{Topic: "t", IdempotencyKey: "clé"}, codes.InvalidArgument, "idempotency_key"},
 		{"key control", &heraldv1.PublishRequest{Topic: "t", IdempotencyKey: "a\tb"}, codes.InvalidArgument, "idempotency_key"},
 		{"key long", &heraldv1.PublishRequest{Topic: "t", IdempotencyKey: long}, codes.InvalidArgument, "idempotency_key is 256 bytes"},

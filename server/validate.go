@@ -1,7 +1,6 @@
 package server
 
 import (
-	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -11,13 +10,14 @@ import (
 
 	"github.com/heraldhq/herald/engine"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/internal/subreq"
 	"github.com/heraldhq/herald/topic"
 )
 
 const (
 	// MaxTopics is the most topics and patterns one Subscribe call may
 	// name.
-	MaxTopics = 256
+	MaxTopics = subreq.MaxTopics
 	// MaxFieldLen is the longest content type, event name or idempotency
 	// key a publish may carry, in bytes.
 	MaxFieldLen = 255
@@ -36,9 +36,7 @@ func invalidf(format string, args ...any) *refusal {
 
 // topicMessage is the text of a topic package error without its
 // "topic: invalid: " prefix, which says nothing to a client.
-func topicMessage(err error) string {
-	return strings.TrimPrefix(err.Error(), topic.ErrInvalid.Error()+": ")
-}
+func topicMessage(err error) string { return subreq.TopicMessage(err) }
 
 // validatePublish checks a publish request against the limits of the
 // contract: a concrete topic, a payload within maxSize, and content type,
@@ -90,8 +88,15 @@ func checkEvent(ev string) *refusal {
 			return invalidf("event: character %q at byte %d is not allowed (use A-Z a-z 0-9 _ - . :)", rune(c), i)
 		}
 	}
+	if strings.HasPrefix(ev, ReservedEventPrefix) {
+		return invalidf("event %q: names starting with %q are reserved for control events", ev, ReservedEventPrefix)
+	}
 	return nil
 }
+
+// ReservedEventPrefix starts the names of the browser transports' control
+// events (herald.subscribed, herald.gap, ...); messages may not use it.
+const ReservedEventPrefix = "herald."
 
 func eventByte(c byte) bool {
 	switch {
@@ -123,58 +128,17 @@ type subscription struct {
 	after    engine.ID
 }
 
-// parseSubscribe validates a Subscribe request: one to MaxTopics valid
-// topics or patterns, de-duplicated, and a well-formed last_event_id.
+// parseSubscribe validates a Subscribe request with the rules every
+// transport shares (package subreq): one to MaxTopics valid topics or
+// patterns, de-duplicated, and a well-formed last_event_id.
 func parseSubscribe(req *heraldv1.SubscribeRequest) (subscription, *refusal) {
-	topics := req.GetTopics()
-	switch {
-	case len(topics) == 0:
-		return subscription{}, invalidf("topics: at least one topic is required")
-	case len(topics) > MaxTopics:
-		return subscription{}, invalidf("topics: %d given; the limit is %d", len(topics), MaxTopics)
-	}
-	sub := subscription{
-		patterns: make([]topic.Pattern, 0, len(topics)),
-		names:    make([]string, 0, len(topics)),
-	}
-	for i, t := range topics {
-		p, err := topic.ParsePattern(t)
-		if err != nil {
-			return subscription{}, invalidf("topics[%d]: %s", i, topicMessage(err))
-		}
-		name := p.String()
-		if contains(sub.names, name) {
-			continue
-		}
-		sub.patterns = append(sub.patterns, p)
-		sub.names = append(sub.names, name)
-	}
-	after, err := engine.ParseID(req.GetLastEventId())
+	sub, err := subreq.Parse(req.GetTopics(), req.GetLastEventId())
 	if err != nil {
-		return subscription{}, invalidf("last_event_id %s is not a message id", quoteID(req.GetLastEventId()))
+		return subscription{}, &refusal{err: err, reason: reasonInvalid}
 	}
-	sub.after = after
-	return sub, nil
-}
-
-// contains reports whether names holds name. A linear scan beats a map for
-// the few topics a subscription names; at MaxTopics it is still only
-// microseconds, once per call.
-func contains(names []string, name string) bool {
-	for _, n := range names {
-		if n == name {
-			return true
-		}
-	}
-	return false
+	return subscription{patterns: sub.Patterns, names: sub.Names, after: sub.After}, nil
 }
 
 // quoteID quotes a client-supplied id for an error message, cut short so
 // that a huge value cannot bloat the status.
-func quoteID(id string) string {
-	const limit = 64
-	if len(id) > limit {
-		return fmt.Sprintf("%q…", id[:limit])
-	}
-	return fmt.Sprintf("%q", id)
-}
+func quoteID(id string) string { return subreq.QuoteID(id) }

@@ -33,6 +33,8 @@ func lookupCommand(name string) (subcommand, bool) {
 	switch name {
 	case "serve":
 		return runServe, true
+	case "bridge":
+		return runBridge, true
 	case "publish":
 		return runPublish, true
 	case "subscribe":
@@ -47,6 +49,7 @@ const usageText = `herald — realtime pub/sub gateway
 
 Usage:
   herald [serve] [flags]           run a node (the default command)
+  herald bridge --upstream ADDR    serve browsers and HTTP in front of another node
   herald publish [flags] [DATA]    publish one message
   herald subscribe [flags]         print the messages of topics as they arrive
   herald version                   print the version
@@ -57,6 +60,7 @@ HERALD_GRPC_ADDR. Run 'herald COMMAND --help' for a command's flags.
 
 Examples:
   herald serve
+  herald bridge --upstream herald-core:9090 --http-addr :8081
   herald subscribe --topic 'orders.>'
   herald publish --topic orders.created '{"id":1}'
 `

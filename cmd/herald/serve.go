@@ -12,6 +12,7 @@ import (
 // serveFlags are the settings of `herald serve`.
 type serveFlags struct {
 	cfg       app.Config
+	browser   browserFlags
 	logLevel  string
 	logFormat string
 	// permitPingsWithoutStream is the inverse of
@@ -22,9 +23,11 @@ type serveFlags struct {
 func newServeCommand(f *serveFlags) *command {
 	c := newCommand("serve", "herald serve [flags]",
 		`Run a Herald node on the embedded in-memory engine: the gRPC API (with
-health and reflection) on --grpc-addr, and the HTTP API (JSON gateway, raw
-publish, /healthz, /readyz, /metrics) on --http-addr. SIGINT or SIGTERM stop
-it gracefully: subscribers are told to reconnect, and the node exits within
+health and reflection) on --grpc-addr, and on --http-addr the HTTP API (JSON
+gateway, raw publish, /healthz, /readyz, /metrics), Server-Sent Events
+(/v1/sse), WebSocket (/v1/ws) and a demo page (/). The HTTP port speaks
+HTTP/1.1 and HTTP/2 with prior knowledge (h2c). SIGINT or SIGTERM stop it
+gracefully: subscribers are told to reconnect, and the node exits within
 --shutdown-timeout. This is the default command.`,
 		"herald serve",
 		"herald serve --grpc-addr 127.0.0.1:9090 --http-addr 127.0.0.1:8080 --history-size 10000",
@@ -42,6 +45,7 @@ it gracefully: subscribers are told to reconnect, and the node exits within
 	c.List(&cfg.AllowedOrigins, "allowed-origins", "ORIGINS", `Browser origins allowed cross-origin access, comma-separated ("https://app.example.com,https://*.example.com", or "*"); repeatable.`)
 	c.Int(&cfg.QueueLen, "queue-len", "N", d.QueueLen, "Messages a subscriber may fall behind before it is disconnected as a slow consumer.")
 	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
+	f.browser.define(c, d.Browser)
 	c.Duration(&cfg.Keepalive.Time, "keepalive-time", k.Time, "gRPC: ping a connection after this long without traffic from the client.")
 	c.Duration(&cfg.Keepalive.Timeout, "keepalive-timeout", k.Timeout, "gRPC: close a connection whose ping is not answered within this time.")
 	c.Duration(&cfg.Keepalive.MinTime, "keepalive-min-time", k.MinTime, "gRPC: shortest interval between client pings; clients pinging more often are disconnected.")
@@ -54,16 +58,17 @@ it gracefully: subscribers are told to reconnect, and the node exits within
 	return c
 }
 
-// runServe runs a node until ctx ends.
 // appConfig is the node configuration the parsed flags describe, logging
 // to stderr.
 func (f *serveFlags) appConfig(stderr io.Writer) app.Config {
 	cfg := f.cfg
+	cfg.Browser = f.browser.config()
 	cfg.Keepalive.RefusePingsWithoutStream = !f.permitPingsWithoutStream
 	cfg.Logger = newLogger(stderr, f.logLevel, f.logFormat)
 	return cfg
 }
 
+// runServe runs a node until ctx ends.
 func runServe(ctx context.Context, args []string, e env) int {
 	var f serveFlags
 	c := newServeCommand(&f)

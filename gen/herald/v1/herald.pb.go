@@ -97,7 +97,8 @@ type PublishRequest struct {
 	// characters.
 	ContentType string `protobuf:"bytes,3,opt,name=content_type,json=contentType,proto3" json:"content_type,omitempty"`
 	// An event name that subscribers can dispatch on; it becomes the SSE
-	// `event:` field. Optional; at most 255 characters of `A–Z a–z 0–9 _ - . :`.
+	// `event:` field. Optional; at most 255 characters of `A–Z a–z 0–9 _ - . :`,
+	// not starting with `herald.` (reserved for control events).
 	Event string `protobuf:"bytes,4,opt,name=event,proto3" json:"event,omitempty"`
 	// An optional key that makes retries safe: a publish to the same topic with
 	// a key already seen while the first message is still retained returns the

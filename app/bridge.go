@@ -1,0 +1,340 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/connectivity"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/metrics"
+	"github.com/heraldhq/herald/server"
+)
+
+// Keepalive of a bridge's connection to its upstream: a ping after this
+// long without traffic while streams are open, and the connection is
+// dropped (its streams end, their browsers reconnect) when the ping is not
+// answered in time. The ping interval respects the upstream's default
+// enforcement policy (server.DefaultKeepalive: pings at most every 5s).
+const (
+	upstreamKeepaliveTime    = 30 * time.Second
+	upstreamKeepaliveTimeout = 10 * time.Second
+)
+
+// BridgeConfig configures a bridge: the HTTP side of a node (browser
+// transports, the HTTP API, health, metrics, the demo page) without an
+// engine, relaying the subscriptions and publishes of an upstream Herald
+// over gRPC. Every zero field means its default, as in Config.
+type BridgeConfig struct {
+	// Upstream is the gRPC address (host:port) of the Herald to relay.
+	// Required.
+	Upstream string
+	// HTTPAddr is the HTTP listen address. Default ":8080".
+	HTTPAddr string
+	// HeartbeatInterval is the idle time after which a browser stream
+	// gets a heartbeat. Default 15s.
+	HeartbeatInterval time.Duration
+	// MaxMessageSize is the largest payload in bytes, for publishes
+	// forwarded upstream and messages received from it. It should equal
+	// the upstream's. Default 1 MiB.
+	MaxMessageSize int
+	// AllowedOrigins lists the browser origins allowed cross-origin
+	// access, as in Config.
+	AllowedOrigins []string
+	// QueueLen is how many messages a browser may fall behind before it
+	// is disconnected as a slow consumer. Default 1024.
+	QueueLen int
+	// ShutdownTimeout bounds the shutdown that RunBridge performs.
+	// Default 10s.
+	ShutdownTimeout time.Duration
+	// Browser holds the settings of the browser transports.
+	Browser BrowserConfig
+	// Logger receives the bridge's logs. Nil discards them.
+	Logger *slog.Logger
+	// DialOptions are added to those of the upstream connection.
+	DialOptions []grpc.DialOption
+}
+
+// withDefaults checks c and returns it with every zero field replaced by
+// its default.
+func (c BridgeConfig) withDefaults() (BridgeConfig, error) {
+	if c.Upstream == "" {
+		return c, fmt.Errorf("%w: no upstream address", ErrInvalidConfig)
+	}
+	for _, f := range []struct {
+		name string
+		val  int64
+	}{
+		{"HeartbeatInterval", int64(c.HeartbeatInterval)},
+		{"MaxMessageSize", int64(c.MaxMessageSize)},
+		{"QueueLen", int64(c.QueueLen)},
+		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+	} {
+		if f.val < 0 {
+			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
+		}
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.MaxMessageSize == 0 {
+		c.MaxMessageSize = DefaultMaxMessageSize
+	}
+	if c.QueueLen == 0 {
+		c.QueueLen = DefaultQueueLen
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	c.Browser, err = c.Browser.withDefaults()
+	return c, err
+}
+
+// Bridge is a running bridge (see BridgeConfig). It is safe for concurrent
+// use; Shutdown may be called more than once.
+type Bridge struct {
+	cfg BridgeConfig
+	log *slog.Logger
+
+	conn        *grpc.ClientConn // to the upstream
+	browser     browser
+	httpServer  *http.Server
+	httpLis     net.Listener
+	stopGateway context.CancelFunc
+
+	ready    atomic.Bool
+	stopping atomic.Bool
+	serving  sync.WaitGroup
+	failed   chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
+}
+
+// StartBridge builds a bridge from cfg, starts listening on cfg.HTTPAddr
+// and serving, and returns once it is listening. The upstream is dialled
+// in the background: subscriptions are refused with 503 and /readyz
+// answers 503 while it is not connected. ctx bounds the start only. A
+// bridge that started must be stopped with Shutdown.
+func StartBridge(ctx context.Context, cfg BridgeConfig) (*Bridge, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	b := &Bridge{cfg: cfg, log: cfg.Logger, failed: make(chan error, 1)}
+	if err := b.build(ctx); err != nil {
+		b.abandon()
+		return nil, err
+	}
+	b.conn.Connect()
+	b.serving.Add(1)
+	go func() {
+		defer b.serving.Done()
+		err := b.httpServer.Serve(b.httpLis)
+		if b.stopping.Load() {
+			return
+		}
+		if err == nil || errors.Is(err, http.ErrServerClosed) {
+			err = errors.New("stopped serving")
+		}
+		err = fmt.Errorf("app: http server: %w", err)
+		b.log.LogAttrs(context.Background(), slog.LevelError, "server failed", slog.Any("err", err))
+		b.failed <- err
+	}()
+	b.ready.Store(true)
+	b.log.LogAttrs(ctx, slog.LevelInfo, "herald bridge started",
+		slog.String("http_addr", b.HTTPAddr().String()),
+		slog.String("upstream", cfg.Upstream),
+		slog.Duration("heartbeat_interval", cfg.HeartbeatInterval))
+	return b, nil
+}
+
+// build creates the bridge's parts and its listener.
+func (b *Bridge) build(ctx context.Context) error {
+	cfg := b.cfg
+	var lc net.ListenConfig
+	var err error
+	if b.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
+		return fmt.Errorf("app: HTTP address: %w", err)
+	}
+	b.httpLis = boundUnacked(b.httpLis, cfg.HeartbeatInterval, b.log)
+	if b.conn, err = dialUpstream(cfg.Upstream, cfg.MaxMessageSize, cfg.DialOptions); err != nil {
+		return err
+	}
+	m := metrics.New()
+	httpLog := b.log.With(slog.String("component", "http"))
+	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	b.stopGateway = stopGateway
+	gw, err := gateway.New(gwCtx, b.conn, gateway.Config{
+		MaxMessageSize: cfg.MaxMessageSize,
+		AllowedOrigins: cfg.AllowedOrigins,
+		Ready:          b.isReady,
+		Logger:         httpLog,
+		Metrics:        m,
+	})
+	if err != nil {
+		return fmt.Errorf("app: HTTP gateway: %w", err)
+	}
+	src := bridge.NewRemoteSource(b.conn, bridge.RemoteConfig{
+		QueueLen: cfg.QueueLen,
+		Logger:   b.log.With(slog.String("component", "upstream")),
+	})
+	b.browser = newBrowser(src, browserSettings{
+		heartbeat: cfg.HeartbeatInterval,
+		origins:   cfg.AllowedOrigins,
+		cfg:       cfg.Browser,
+		logger:    httpLog,
+		metrics:   m,
+	})
+	b.httpServer = newHTTPServer(b.browser.routes(gw, cfg.AllowedOrigins), httpLog)
+	return nil
+}
+
+// dialUpstream returns a client connection to a Herald's gRPC API that
+// carries messages as large as maxMessageSize, reconnects quickly after a
+// loss, and notices a dead connection through keepalive pings.
+func dialUpstream(target string, maxMessageSize int, extra []grpc.DialOption) (*grpc.ClientConn, error) {
+	limit := maxMessageSize + server.EnvelopeRoom
+	opts := append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit)),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff: backoff.Config{
+				BaseDelay:  100 * time.Millisecond,
+				Multiplier: 1.6,
+				Jitter:     0.2,
+				MaxDelay:   5 * time.Second,
+			},
+			MinConnectTimeout: 10 * time.Second,
+		}),
+		grpc.WithKeepaliveParams(keepalive.ClientParameters{
+			Time:    upstreamKeepaliveTime,
+			Timeout: upstreamKeepaliveTimeout,
+		}),
+		// Stay connected while no call is open: browsers subscribe at any
+		// moment, and readiness reports the connection.
+		grpc.WithIdleTimeout(0),
+	}, extra...)
+	conn, err := grpc.NewClient(target, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("app: upstream %q: %w", target, err)
+	}
+	return conn, nil
+}
+
+// readyProbeWait bounds how long a readiness probe waits for the upstream
+// connection to settle while it is connecting.
+const readyProbeWait = time.Second
+
+// isReady is what /readyz reports: serving, with a connection to the
+// upstream. A connection that went idle (as gRPC's does after losing its
+// transport) is asked to connect, and the probe waits a moment for the
+// outcome.
+func (b *Bridge) isReady() bool {
+	if !b.ready.Load() {
+		return false
+	}
+	st := b.conn.GetState()
+	if st == connectivity.Ready {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), readyProbeWait)
+	defer cancel()
+	for st == connectivity.Idle || st == connectivity.Connecting {
+		if st == connectivity.Idle {
+			b.conn.Connect()
+		}
+		if !b.conn.WaitForStateChange(ctx, st) {
+			break
+		}
+		st = b.conn.GetState()
+	}
+	return st == connectivity.Ready
+}
+
+// abandon releases the parts of a bridge whose start failed.
+func (b *Bridge) abandon() {
+	b.stopping.Store(true)
+	if b.stopGateway != nil {
+		b.stopGateway()
+	}
+	if b.conn != nil {
+		_ = b.conn.Close()
+	}
+	if b.httpLis != nil {
+		_ = b.httpLis.Close()
+	}
+}
+
+// HTTPAddr returns the address the bridge listens on, with the actual port
+// when the configured one was 0.
+func (b *Bridge) HTTPAddr() net.Addr { return b.httpLis.Addr() }
+
+// Shutdown stops the bridge: it reports not ready, ends every browser
+// stream with a going-away notice, shuts the HTTP server down and closes
+// the upstream connection. ctx bounds the graceful part; once it ends,
+// what is still open is closed at once and an error says so. Later calls
+// wait for the first and return its result.
+func (b *Bridge) Shutdown(ctx context.Context) error {
+	b.shutdownOnce.Do(func() { b.shutdownErr = b.shutdown(ctx) })
+	return b.shutdownErr
+}
+
+func (b *Bridge) shutdown(ctx context.Context) error {
+	start := time.Now()
+	b.stopping.Store(true)
+	b.ready.Store(false)
+	var errs []error
+	if err := b.browser.shutdown(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	b.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: browser streams ended; clients told to reconnect")
+	b.stopGateway()
+	if err := b.httpServer.Shutdown(ctx); err != nil {
+		_ = b.httpServer.Close()
+		errs = append(errs, fmt.Errorf("app: HTTP server shutdown: %w", err))
+	}
+	if err := b.conn.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("app: upstream connection: %w", err))
+	}
+	b.serving.Wait()
+	b.log.LogAttrs(ctx, slog.LevelInfo, "shutdown complete", slog.Duration("took", time.Since(start)))
+	return errors.Join(errs...)
+}
+
+// RunBridge starts a bridge, serves until ctx ends or its server fails,
+// then shuts it down within cfg.ShutdownTimeout.
+func RunBridge(ctx context.Context, cfg BridgeConfig) error {
+	b, err := StartBridge(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	var failure error
+	select {
+	case <-ctx.Done():
+		b.log.LogAttrs(ctx, slog.LevelInfo, "shutdown requested", slog.Duration("timeout", b.cfg.ShutdownTimeout))
+	case failure = <-b.failed:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(failure, b.Shutdown(sctx))
+}

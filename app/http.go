@@ -1,0 +1,171 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/bridge/sse"
+	"github.com/heraldhq/herald/bridge/ws"
+	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/metrics"
+	"github.com/heraldhq/herald/web"
+)
+
+// browser is the pair of browser transports of a node or a bridge, serving
+// the subscriptions of one source.
+type browser struct {
+	sse *sse.Handler
+	ws  *ws.Handler
+}
+
+// browserSettings are what the browser transports share with the rest of
+// a node.
+type browserSettings struct {
+	heartbeat time.Duration
+	origins   []string
+	cfg       BrowserConfig
+	logger    *slog.Logger
+	metrics   *metrics.Metrics
+}
+
+// newBrowser builds the SSE and WebSocket handlers over src.
+func newBrowser(src bridge.Source, s browserSettings) browser {
+	return browser{
+		sse: sse.New(src, sse.Config{
+			HeartbeatInterval: s.heartbeat,
+			Retry:             s.cfg.SSERetry,
+			WriteTimeout:      s.cfg.WriteTimeout,
+			CoalesceWindow:    s.cfg.CoalesceWindow,
+			AllowedOrigins:    s.origins,
+			Logger:            s.logger,
+			Metrics:           s.metrics,
+		}),
+		ws: ws.New(src, ws.Config{
+			HeartbeatInterval: s.heartbeat,
+			WriteTimeout:      s.cfg.WriteTimeout,
+			CoalesceWindow:    s.cfg.CoalesceWindow,
+			AllowedOrigins:    s.origins,
+			ReadLimit:         s.cfg.WSReadLimit,
+			Logger:            s.logger,
+			Metrics:           s.metrics,
+		}),
+	}
+}
+
+// routes is the handler of the HTTP port: the browser transports (with the
+// HTTP API's CORS policy), the demo page and its client, and the gateway
+// for everything else (the API, health, readiness, metrics, and the 404s).
+func (b browser) routes(gw http.Handler, origins []string) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/v1/sse", gateway.CORS(origins, b.sse))
+	mux.Handle("/v1/ws", gateway.CORS(origins, b.ws))
+	page := web.Handler()
+	mux.Handle("/{$}", page)
+	mux.Handle("/herald.js", page)
+	mux.Handle("/herald.d.ts", page)
+	mux.Handle("/", gw)
+	return mux
+}
+
+// shutdown ends every browser stream and connection with a going-away
+// notice, both transports at once, and returns when all have ended or ctx
+// ends. http.Server.Shutdown waits for neither: SSE streams never end by
+// themselves, and WebSocket connections are hijacked.
+func (b browser) shutdown(ctx context.Context) error {
+	var wg sync.WaitGroup
+	var sseErr, wsErr error
+	wg.Go(func() { sseErr = b.sse.Shutdown(ctx) })
+	wg.Go(func() { wsErr = b.ws.Shutdown(ctx) })
+	wg.Wait()
+	if err := errors.Join(sseErr, wsErr); err != nil {
+		return errors.New("app: browser streams did not end in time")
+	}
+	return nil
+}
+
+// newHTTPServer returns the HTTP server of a node or bridge. It speaks
+// HTTP/1.1 and, on the same plain port, HTTP/2 with prior knowledge (h2c):
+// browsers allow only six HTTP/1.1 connections per host, and HTTP/2 lets
+// proxies and other clients carry many streams on one connection.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		Protocols:         &protocols,
+		ReadHeaderTimeout: httpReadHeaderTimeout,
+		MaxHeaderBytes:    httpMaxHeaderBytes,
+		IdleTimeout:       httpIdleTimeout,
+		ConnState:         clearWriteDeadline,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// minUserTimeout is the least time the HTTP port's connections may keep
+// sent data unacknowledged before the kernel aborts them (see
+// boundUnacked): short enough to free a browser stream soon after its peer
+// vanished, long enough for a lossy mobile network.
+const minUserTimeout = 10 * time.Second
+
+// boundUnacked wraps the HTTP port's listener so that every accepted
+// connection is aborted by the kernel once data it sent stays
+// unacknowledged for twice the heartbeat interval (at least
+// minUserTimeout). A stream whose browser vanished without closing its
+// connection (a laptop lid shut, a network gone) keeps getting heartbeats
+// that are never acknowledged; without a bound TCP retransmits them for
+// about fifteen minutes. With it the stream's handler returns within about
+// two intervals of its last heartbeat. Data that is acknowledged, however
+// slowly, never trips it.
+func boundUnacked(lis net.Listener, heartbeat time.Duration, log *slog.Logger) net.Listener {
+	return &unackedBound{Listener: lis, timeout: max(2*heartbeat, minUserTimeout), log: log}
+}
+
+// unackedBound is the listener of boundUnacked.
+type unackedBound struct {
+	net.Listener
+	timeout time.Duration
+	log     *slog.Logger
+	warn    sync.Once
+}
+
+// Accept accepts a connection and bounds its unacknowledged data.
+func (l *unackedBound) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	if sc, ok := c.(syscall.Conn); ok {
+		raw, err := sc.SyscallConn()
+		if err == nil {
+			err = setUserTimeout(raw, l.timeout)
+		}
+		if err != nil {
+			// Not fatal: keepalive and retransmission limits still apply.
+			l.warn.Do(func() {
+				l.log.LogAttrs(context.Background(), slog.LevelWarn,
+					"cannot bound unacknowledged data on HTTP connections; dead peers are noticed later",
+					slog.Any("err", err))
+			})
+		}
+	}
+	return c, nil
+}
+
+// clearWriteDeadline clears the write deadline of an HTTP/1.1 connection
+// that goes idle between requests. Streaming handlers (Server-Sent Events)
+// set one before every write, and the server has no write timeout of its
+// own that would reset it: without this, the next response on a reused
+// connection would inherit a deadline meant for another.
+func clearWriteDeadline(c net.Conn, state http.ConnState) {
+	if state == http.StateIdle {
+		_ = c.SetWriteDeadline(time.Time{})
+	}
+}

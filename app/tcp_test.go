@@ -1,0 +1,44 @@
+package app
+
+import (
+	"log/slog"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("TCP_USER_TIMEOUT is Linux's")
+	}
+	for _, tt := range []struct{ heartbeat, want time.Duration }{
+		{15 * time.Second, 30 * time.Second},
+		{200 * time.Millisecond, minUserTimeout},
+	} {
+		inner, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lis := boundUnacked(inner, tt.heartbeat, slog.New(slog.DiscardHandler))
+		c, err := net.Dial("tcp", lis.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted, err := lis.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := accepted.(syscall.Conn).SyscallConn()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := userTimeout(raw); err != nil || got != tt.want {
+			t.Errorf("heartbeat %v: TCP_USER_TIMEOUT %v (%v), want %v", tt.heartbeat, got, err, tt.want)
+		}
+		_ = c.Close()
+		_ = accepted.Close()
+		_ = lis.Close()
+	}
+}

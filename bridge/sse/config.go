@@ -1,0 +1,103 @@
+package sse
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/heraldhq/herald/metrics"
+)
+
+// Defaults applied to zero Config fields.
+const (
+	// DefaultHeartbeatInterval is how long a stream may stay idle before
+	// it gets a heartbeat frame.
+	DefaultHeartbeatInterval = 15 * time.Second
+	// DefaultMinHeartbeat and DefaultMaxHeartbeat bound the interval a
+	// client may ask for with the heartbeat query parameter.
+	DefaultMinHeartbeat = time.Second
+	DefaultMaxHeartbeat = 5 * time.Minute
+	// DefaultRetry is the reconnect delay sent in the retry: field.
+	DefaultRetry = 2 * time.Second
+	// DefaultWriteTimeout bounds each write of a batch of frames.
+	DefaultWriteTimeout = 10 * time.Second
+	// DefaultCoalesceWindow is the longest a busy stream waits to gather
+	// more events into one write (see Config.CoalesceWindow).
+	DefaultCoalesceWindow = 5 * time.Millisecond
+)
+
+// Config configures a Handler. The zero value is ready to use: every zero
+// field means its documented default. New copies it.
+type Config struct {
+	// HeartbeatInterval is how long a stream may stay idle before it gets
+	// a heartbeat frame (a comment and a herald.heartbeat event), unless
+	// the client asks for another interval. Zero means 15s.
+	HeartbeatInterval time.Duration
+	// MinHeartbeat and MaxHeartbeat bound the interval a client may ask
+	// for with the heartbeat query parameter; values outside are clamped.
+	// Zero means 1s and 5m.
+	MinHeartbeat time.Duration
+	MaxHeartbeat time.Duration
+	// Retry is the reconnect delay sent as the retry: field at the start
+	// of every stream. A stream that ends because the server shuts down
+	// sends a retry: between Retry and twice Retry, at random, so that
+	// its clients do not all reconnect at once. Zero means 2s.
+	Retry time.Duration
+	// WriteTimeout bounds each write of a batch of frames. A client that
+	// stops reading fills its socket; when a write stays blocked this
+	// long, the stream ends as a slow consumer and its resources are
+	// freed. Zero means 10s.
+	WriteTimeout time.Duration
+	// CoalesceWindow trades latency for CPU under load. A stream that
+	// wrote two batches of messages within the window is busy: its writer
+	// then waits, at most one window, for the next tick of a clock shared
+	// by all the handler's streams before it takes more events, so that
+	// everything that arrives meanwhile goes out in one write after one
+	// wake-up, instead of a write and a wake-up per message. A stream that
+	// was idle writes at once, so isolated messages pay no latency; a busy
+	// one at most the window. Zero means 5ms; negative disables
+	// coalescing.
+	CoalesceWindow time.Duration
+	// AllowedOrigins lists the browser origins, other than the server's
+	// own, that may open a stream: exact origins or origins with one
+	// wildcard ("https://*.example.com"), or "*" for any (see
+	// bridge.NewOriginPolicy). Requests from other origins are refused
+	// with 403. Empty means same-origin only.
+	AllowedOrigins []string
+	// Logger receives the handler's logs. Nil discards them.
+	Logger *slog.Logger
+	// Metrics receives the instruments of the sse transport. Nil means a
+	// fresh metrics.New().
+	Metrics *metrics.Metrics
+}
+
+// withDefaults returns c with every zero field replaced by its default.
+func (c Config) withDefaults() Config {
+	if c.HeartbeatInterval <= 0 {
+		c.HeartbeatInterval = DefaultHeartbeatInterval
+	}
+	if c.MinHeartbeat <= 0 {
+		c.MinHeartbeat = DefaultMinHeartbeat
+	}
+	if c.MaxHeartbeat <= 0 {
+		c.MaxHeartbeat = DefaultMaxHeartbeat
+	}
+	if c.MaxHeartbeat < c.MinHeartbeat {
+		c.MaxHeartbeat = c.MinHeartbeat
+	}
+	if c.Retry <= 0 {
+		c.Retry = DefaultRetry
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = DefaultWriteTimeout
+	}
+	if c.CoalesceWindow == 0 {
+		c.CoalesceWindow = DefaultCoalesceWindow
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.New()
+	}
+	return c
+}

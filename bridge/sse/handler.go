@@ -1,0 +1,217 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/metrics"
+)
+
+// Handler serves GET /v1/sse: one Server-Sent Events stream per request,
+// over subscriptions of a bridge.Source. It is safe for concurrent use.
+type Handler struct {
+	src     bridge.Source
+	cfg     Config
+	log     *slog.Logger
+	m       *metrics.Transport
+	origins *bridge.OriginPolicy
+	pacer   *pacer // nil when coalescing is off
+
+	// stopping is cancelled with errGoingAway when Shutdown begins; every
+	// stream's context ends with it.
+	stopping context.Context
+	stop     context.CancelCauseFunc
+
+	mu      sync.Mutex
+	active  int           // handlers running
+	drained chan struct{} // closed once stopping and no handler runs
+	closed  bool          // drained is closed
+}
+
+// New returns a Handler serving the subscriptions of src with cfg.
+func New(src bridge.Source, cfg Config) *Handler {
+	cfg = cfg.withDefaults()
+	h := &Handler{
+		src:     src,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		m:       cfg.Metrics.Transport(metrics.TransportSSE),
+		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
+		drained: make(chan struct{}),
+	}
+	if cfg.CoalesceWindow > 0 {
+		h.pacer = &pacer{window: cfg.CoalesceWindow}
+	}
+	h.stopping, h.stop = context.WithCancelCause(context.Background())
+	return h
+}
+
+// ServeHTTP validates the request, subscribes, and streams events until
+// the client leaves, the stream ends as a slow consumer, its source goes
+// away, or the handler shuts down. A request that cannot be served gets
+// an HTTP error with the JSON error body of the HTTP API.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.enter() {
+		h.refuse(w, r, status.Error(codes.Unavailable, reasonGoingAway.message))
+		return
+	}
+	defer h.leave()
+
+	if r.Method != http.MethodGet {
+		w.Header().Set("Allow", http.MethodGet)
+		h.refuse(w, r, &runtime.HTTPStatusError{
+			HTTPStatus: http.StatusMethodNotAllowed,
+			Err:        status.Errorf(codes.Unimplemented, "method %s is not allowed on %q; allowed: GET", r.Method, r.URL.Path),
+		})
+		return
+	}
+	if !h.origins.Allowed(r) {
+		h.refuse(w, r, &runtime.HTTPStatusError{
+			HTTPStatus: http.StatusForbidden,
+			Err:        status.Errorf(codes.PermissionDenied, "origin %q is not allowed", clip(r.Header.Get("Origin"))),
+		})
+		return
+	}
+	p, err := h.parse(r)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
+
+	// The stream ends with the client's request or with Shutdown.
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	stopOnShutdown := context.AfterFunc(h.stopping, func() { cancel(errGoingAway) })
+	defer stopOnShutdown()
+
+	sub, err := h.src.Subscribe(ctx, bridge.Request{Topics: p.topics, LastEventID: p.lastEventID})
+	if err != nil {
+		if ctx.Err() != nil && errors.Is(context.Cause(ctx), errGoingAway) {
+			err = status.Error(codes.Unavailable, reasonGoingAway.message)
+		}
+		h.refuse(w, r, err)
+		return
+	}
+	defer sub.Close()
+
+	s := newStream(h, w, r, ctx, sub, p)
+	defer s.release()
+	h.m.Connections.Inc()
+	defer h.m.Connections.Dec()
+	h.m.Subscriptions.Inc()
+	defer h.m.Subscriptions.Dec()
+	s.run()
+}
+
+// Shutdown ends every stream with a herald.error going_away event, refuses
+// new ones with 503, and returns once every handler has returned or ctx
+// ends, with ctx's error then. It is safe to call more than once and
+// concurrently; http.Server.Shutdown does not wait for streams to end by
+// themselves, so call this first (or from RegisterOnShutdown).
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.stop(errGoingAway)
+	h.mu.Lock()
+	if h.active == 0 && !h.closed {
+		h.closed = true
+		close(h.drained)
+	}
+	h.mu.Unlock()
+	select {
+	case <-h.drained:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// enter counts a handler in, unless Shutdown has begun.
+func (h *Handler) enter() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.stopping.Err() != nil {
+		return false
+	}
+	h.active++
+	return true
+}
+
+// leave counts a handler out.
+func (h *Handler) leave() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.active--
+	if h.active == 0 && h.stopping.Err() != nil && !h.closed {
+		h.closed = true
+		close(h.drained)
+	}
+}
+
+// refuse answers a request that cannot be served with the HTTP API's JSON
+// error, counting the refusal. Errors that are no gRPC status are logged
+// and answered as internal errors.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	code := codes.Unknown
+	var hse *runtime.HTTPStatusError
+	if errors.As(err, &hse) {
+		code = status.Code(hse.Err)
+	} else if st, ok := status.FromError(err); ok {
+		code = st.Code()
+	} else {
+		h.log.LogAttrs(r.Context(), slog.LevelError, "sse: subscribe failed", slog.String("err", err.Error()))
+	}
+	switch code {
+	case codes.Unknown, codes.Internal, codes.Canceled:
+	default:
+		h.m.Refuse(snakeCase(code.String()))
+	}
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "sse: request refused",
+			slog.String("code", code.String()), slog.String("err", err.Error()))
+	}
+	gateway.WriteError(w, err)
+}
+
+// clip cuts a client-supplied value short for an error message.
+func clip(s string) string {
+	const limit = 64
+	if len(s) > limit {
+		return s[:limit] + "…"
+	}
+	return s
+}
+
+// snakeCase turns a code name such as "InvalidArgument" into
+// "invalid_argument", the refusal reasons of the metrics.
+func snakeCase(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if c >= 'A' && c <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			c += 'a' - 'A'
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// params are the validated query parameters of a request.
+type params struct {
+	topics      []string
+	lastEventID string
+	heartbeat   time.Duration
+	envelope    bool
+	resumes     bool // the client gave an id to resume after
+}

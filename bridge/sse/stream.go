@@ -1,0 +1,189 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/engine"
+)
+
+// maxKeptEvents is the largest event buffer a stream keeps between
+// batches; a larger one, left by a replay, is dropped for the garbage
+// collector, so idle streams stay small.
+const maxKeptEvents = 256
+
+// stream is one running Server-Sent Events response. All its methods run
+// on the handler's goroutine, the response's only writer.
+type stream struct {
+	h      *Handler
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	r      *http.Request
+	ctx    context.Context // the request's, ended with errGoingAway by Shutdown
+	sub    bridge.Subscription
+	p      params
+	clock  *clock
+	log    *slog.Logger
+	events []engine.Event
+
+	// The output of the current batch (see write.go).
+	buf     []byte            // frames not yet written
+	batch   []*engine.Message // the messages of the batch, for the metrics
+	pending bool              // written since the last flush
+	noWDL   bool              // the ResponseWriter has no write deadlines
+
+	writeDeadline time.Time // the last write deadline set
+
+	// When the last two batches of messages were written (see pace).
+	prevBatch, lastBatch time.Time
+}
+
+func newStream(h *Handler, w http.ResponseWriter, r *http.Request, ctx context.Context, sub bridge.Subscription, p params) *stream {
+	return &stream{
+		h:   h,
+		w:   w,
+		rc:  http.NewResponseController(w),
+		r:   r,
+		ctx: ctx,
+		sub: sub,
+		p:   p,
+		log: h.log,
+	}
+}
+
+// release stops the stream's heartbeat clock.
+func (s *stream) release() {
+	if s.clock != nil {
+		s.clock.stop()
+	}
+}
+
+// run writes the headers, the retry hint and the subscribed event, then
+// relays events until the stream ends.
+func (s *stream) run() {
+	hdr := s.w.Header()
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no") // keep reverse proxies from buffering the stream
+	if s.r.ProtoMajor == 1 {
+		hdr.Set("Connection", "keep-alive")
+	}
+	s.w.WriteHeader(http.StatusOK)
+
+	s.buf = appendRetry(s.buf, s.h.cfg.Retry)
+	s.buf = appendSubscribed(s.buf, s.sub.Subscribed(), s.p.heartbeat, !s.p.resumes)
+	s.clock = newClock(s.ctx, s.p.heartbeat)
+	if !s.flush() {
+		return
+	}
+	for {
+		events, err := s.sub.Next(s.clock.waitContext(), s.events[:0])
+		if err != nil {
+			if !s.waitEnded(err) {
+				return
+			}
+			continue
+		}
+		if !s.add(events) || !s.flush() {
+			return
+		}
+		s.pace()
+	}
+}
+
+// add writes events out: it encodes them into the output buffer, which
+// write.go writes whenever it grows large, and reports whether that
+// succeeded.
+func (s *stream) add(events []engine.Event) bool {
+	ok := true
+	for _, ev := range events {
+		switch {
+		case !ok:
+		case ev.Message != nil:
+			s.batch = append(s.batch, ev.Message)
+			ok = s.out(messageFrame(ev.Message, s.p.envelope))
+		case ev.Gap != nil:
+			s.buf = appendGap(s.buf, ev.Gap)
+		}
+	}
+	clear(events)
+	if cap(events) > maxKeptEvents {
+		events = nil
+	}
+	s.events = events[:0]
+	return ok
+}
+
+// pace implements the coalesce window. A stream that wrote a batch of
+// messages within the window of the one before is busy: the writer then
+// waits for the next tick of the handler's pacer (at most one window)
+// before it takes more events, so that everything that arrives meanwhile
+// goes out in one write, with one wake-up, instead of a write and a
+// wake-up per message. A stream that was idle writes at once: an isolated
+// message pays no latency. The wait ends early when the stream ends.
+func (s *stream) pace() {
+	if s.h.pacer == nil || s.lastBatch.Sub(s.prevBatch) >= s.h.pacer.window {
+		return
+	}
+	select {
+	case <-s.h.pacer.next():
+	case <-s.ctx.Done():
+	}
+}
+
+// waitEnded handles an error from Subscription.Next. It reports whether
+// the stream goes on: after a wake of the heartbeat clock (with a
+// heartbeat written when one is due). Otherwise it writes the herald.error
+// event the end deserves, if any, and reports false.
+func (s *stream) waitEnded(err error) bool {
+	if s.ctx.Err() != nil {
+		if errors.Is(context.Cause(s.ctx), errGoingAway) {
+			s.end(reasonGoingAway, err)
+		}
+		return false // or else the client left: nobody to tell
+	}
+	if s.clock.woken() && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+		now := time.Now()
+		if s.clock.isDue(now) {
+			s.buf = appendHeartbeat(s.buf, now)
+			if !s.flush() {
+				return false
+			}
+			now = time.Now()
+		}
+		s.clock.rearm(now)
+		return true
+	}
+	switch {
+	case errors.Is(err, engine.ErrSlowConsumer):
+		s.h.m.SlowConsumers.Inc()
+		s.end(reasonSlowConsumer, err)
+	case errors.Is(err, engine.ErrClosed):
+		s.end(reasonGoingAway, err)
+	default:
+		s.log.LogAttrs(s.ctx, slog.LevelError, "sse: subscription failed", slog.String("err", err.Error()))
+	}
+	return false
+}
+
+// end writes the herald.error event of reason as the stream's last frame.
+// A stream that ends because its server goes away suggests a reconnect
+// delay spread between one and two retry intervals, so that its clients
+// do not all come back at once.
+func (s *stream) end(reason endReason, cause error) {
+	var retry time.Duration
+	if reason == reasonGoingAway {
+		r := s.h.cfg.Retry
+		retry = r + rand.N(r+1)
+	}
+	s.buf = appendError(s.buf, reason, retry)
+	if s.flush() && s.log.Enabled(s.ctx, slog.LevelDebug) {
+		s.log.LogAttrs(context.WithoutCancel(s.ctx), slog.LevelDebug, "sse: stream ended",
+			slog.String("reason", reason.String()), slog.String("cause", cause.Error()))
+	}
+}

@@ -1,0 +1,130 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+)
+
+// Bounds of a stream's output buffer.
+const (
+	// maxBuffered is how much a stream buffers before it writes: a batch
+	// larger than this goes out in several writes, so that a replay of
+	// large messages never gathers in memory.
+	maxBuffered = 64 << 10
+	// directFrame is the size from which a cached frame is written as it
+	// is rather than copied into the buffer.
+	directFrame = 16 << 10
+	// maxKeptBuffer is the largest output buffer a stream keeps between
+	// batches; a larger one is dropped for the garbage collector, so idle
+	// streams stay small.
+	maxKeptBuffer = 16 << 10
+)
+
+// out adds a frame to the batch: into the buffer, which is written once it
+// grows large, or, for a large frame, written as it is. It reports whether
+// the writes succeeded.
+func (s *stream) out(frame []byte) bool {
+	if len(frame) >= directFrame {
+		return s.writeBuffer() && s.write(frame)
+	}
+	s.buf = append(s.buf, frame...)
+	if len(s.buf) >= maxBuffered {
+		return s.writeBuffer()
+	}
+	return true
+}
+
+// writeBuffer writes what is buffered.
+func (s *stream) writeBuffer() bool {
+	if len(s.buf) == 0 {
+		return true
+	}
+	ok := s.write(s.buf)
+	if cap(s.buf) > maxKeptBuffer {
+		s.buf = nil
+	} else {
+		s.buf = s.buf[:0]
+	}
+	return ok
+}
+
+// write writes p to the response under the write timeout and reports
+// whether that succeeded.
+func (s *stream) write(p []byte) bool {
+	deadline := s.deadline()
+	if _, err := s.w.Write(p); err != nil {
+		s.writeFailed(err, deadline)
+		return false
+	}
+	s.pending = true
+	return true
+}
+
+// flush ends a batch: it writes what is buffered and flushes everything
+// written to the client, under the write timeout, then accounts for the
+// batch's messages. It reports whether that succeeded.
+func (s *stream) flush() bool {
+	if !s.writeBuffer() {
+		return false
+	}
+	if !s.pending {
+		return true
+	}
+	// The deadline of the batch's last write still covers the flush that
+	// follows it at once; a fresh one is set only when much of it passed.
+	deadline := s.writeDeadline
+	if time.Until(deadline) < s.h.cfg.WriteTimeout/2 {
+		deadline = s.deadline()
+	}
+	if err := s.rc.Flush(); err != nil {
+		s.writeFailed(err, deadline)
+		return false
+	}
+	s.pending = false
+	now := time.Now()
+	s.clock.wrote(now)
+	if len(s.batch) > 0 {
+		s.prevBatch, s.lastBatch = s.lastBatch, now
+	}
+	for _, m := range s.batch {
+		s.h.m.ObserveDelivery(m.Time, now)
+	}
+	clear(s.batch)
+	s.batch = s.batch[:0]
+	return true
+}
+
+// deadline sets the write deadline for the next write, when the response
+// supports it, and returns it (also kept in s.writeDeadline).
+func (s *stream) deadline() time.Time {
+	deadline := time.Now().Add(s.h.cfg.WriteTimeout)
+	s.writeDeadline = deadline
+	if !s.noWDL {
+		if err := s.rc.SetWriteDeadline(deadline); errors.Is(err, http.ErrNotSupported) {
+			s.noWDL = true
+		}
+	}
+	return deadline
+}
+
+// writeFailed accounts for a failed write: one that hit its deadline means
+// a client that stopped reading, a slow consumer; others a client that
+// left.
+func (s *stream) writeFailed(err error, deadline time.Time) {
+	ctx := context.WithoutCancel(s.ctx)
+	switch {
+	case errors.Is(err, http.ErrNotSupported):
+		s.log.LogAttrs(ctx, slog.LevelError, "sse: the response writer cannot flush; streams need one that can",
+			slog.String("err", err.Error()))
+	case errors.Is(err, os.ErrDeadlineExceeded) || (!s.noWDL && !time.Now().Before(deadline)):
+		s.h.m.SlowConsumers.Inc()
+		s.log.LogAttrs(ctx, slog.LevelInfo, "sse: slow consumer: a write stalled past the write timeout",
+			slog.Duration("write_timeout", s.h.cfg.WriteTimeout), slog.String("remote", s.r.RemoteAddr))
+	case s.log.Enabled(ctx, slog.LevelDebug):
+		s.log.LogAttrs(ctx, slog.LevelDebug, "sse: write failed", slog.String("err", err.Error()))
+	}
+}

@@ -1,0 +1,286 @@
+package ws
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/engine"
+)
+
+// signal is a set of reasons to wake the writer.
+type signal uint8
+
+const (
+	sigTimer signal = 1 << iota // the connection's timer fired
+	sigInbox                    // a client frame waits in the inbox
+	sigEnd                      // the connection must end
+)
+
+// conn is one WebSocket connection: a reader goroutine (readLoop) and a
+// writer goroutine (writeLoop). The writer is the only goroutine that
+// writes to raw; it also owns the subscription and every field marked
+// writer-owned. Everyone else asks it for things with signal, post and
+// end.
+//
+// Lock order: conn.mu is a leaf; nothing is called with it held.
+type conn struct {
+	h        *Handler
+	ws       *websocket.Conn // read side only
+	rc       *readConn       // what ws is built on
+	br       *bufio.Reader   // ws's read buffer; nil if gorilla made its own
+	raw      net.Conn        // written by the writer only
+	interval time.Duration   // Ping and heartbeat interval
+	remote   string
+
+	// ctx ends when the connection is told to end; it bounds subscription
+	// changes.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	inbox    chan *request // reader → writer, bounded by inboxLen
+	wakeCh   chan struct{} // one-slot wake-up while there is no subscription
+	readDone chan struct{} // closed when the reader returns
+	timer    *time.Timer   // the one timer: Pings, heartbeats, coalescing
+
+	closeOnce sync.Once
+
+	mu         sync.Mutex
+	signals    signal
+	ended      bool
+	disc       disconnect         // why it ends, once ended
+	waitCancel context.CancelFunc // cancels waitCtx; nil once cancelled
+	waitCtx    context.Context    // what the writer's Next waits with
+	unreadIn   bool               // the reader stopped with client input left unread
+
+	// Writer-owned.
+	sub           bridge.Subscription
+	topics        []string  // the subscription's normalised topics
+	last          engine.ID // the newest message written
+	base          string    // the position before any message was written
+	evs           []engine.Event
+	b             *batch      // frames waiting to be written; nil when none
+	bufs          net.Buffers // the part of b being written
+	tail          []byte      // the rest of a frame cut off by a write timeout
+	broken        bool        // a write failed: nothing more may be written
+	nextPing      time.Time
+	lastData      time.Time // when a frame browser code sees was last written
+	lastWake      time.Time // when Next last brought events
+	writeDeadline time.Time // the deadline set for writes
+	armedAt       time.Time // when the timer is set to fire
+	strikes       int       // malformed frames since strikeStart
+	strikeStart   time.Time
+}
+
+// newConn returns a connection for an upgraded ws over raw, with sub (nil
+// when the handshake named no topic) and the position given by the
+// handshake.
+func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscription, interval time.Duration, lastEventID string) *conn {
+	c := &conn{
+		h:        h,
+		ws:       ws,
+		rc:       hw.rc,
+		br:       hw.br,
+		raw:      hw.raw,
+		interval: interval,
+		remote:   hw.raw.RemoteAddr().String(),
+		inbox:    make(chan *request, inboxLen),
+		wakeCh:   make(chan struct{}, 1),
+		readDone: make(chan struct{}),
+		sub:      sub,
+		base:     lastEventID,
+	}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if sub != nil {
+		s := sub.Subscribed()
+		c.topics = s.Topics
+		if c.base == "" {
+			c.base = s.CurrentID
+		}
+	}
+	c.timer = time.AfterFunc(interval, func() { c.signal(sigTimer) })
+	c.armedAt = time.Now().Add(interval)
+	return c
+}
+
+// start runs the connection's goroutines.
+func (c *conn) start() {
+	c.rc.upgraded = true
+	go c.readLoop()
+	go c.writeLoop()
+}
+
+// signal wakes the writer for s: it cancels the context the writer's Next
+// waits with, and leaves a token for a writer without subscription.
+func (c *conn) signal(s signal) {
+	c.mu.Lock()
+	c.signals |= s
+	cancel := c.waitCancel
+	c.waitCancel, c.waitCtx = nil, nil
+	c.mu.Unlock()
+	if cancel != nil {
+		cancel()
+	}
+	select {
+	case c.wakeCh <- struct{}{}:
+	default:
+	}
+}
+
+// end asks the writer to end the connection for d. The first reason
+// given wins.
+func (c *conn) end(d disconnect) {
+	c.mu.Lock()
+	if !c.ended {
+		c.ended, c.disc = true, d
+	}
+	c.mu.Unlock()
+	c.cancel()
+	c.signal(sigEnd)
+}
+
+// ending reports whether the connection was told to end.
+func (c *conn) ending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ended
+}
+
+// post hands a client frame's request to the writer. When the inbox is
+// full the client is flooding, and the connection ends.
+func (c *conn) post(r *request) {
+	select {
+	case c.inbox <- r:
+		c.signal(sigInbox)
+	default:
+		c.h.met.Refuse(discFlood.label)
+		c.end(discFlood)
+	}
+}
+
+// take returns and clears the pending signals, and whether the
+// connection must end.
+func (c *conn) take() (signal, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.signals
+	c.signals = 0
+	return s, c.ended
+}
+
+// reason returns why the connection ends.
+func (c *conn) reason() disconnect {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.disc
+}
+
+// waitContext returns the context for the writer to wait in Next with,
+// or false when a signal is already pending. The context is reused until
+// a signal cancels it.
+func (c *conn) waitContext() (context.Context, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.signals != 0 {
+		return nil, false
+	}
+	if c.waitCancel == nil {
+		c.waitCtx, c.waitCancel = context.WithCancel(context.Background())
+	}
+	return c.waitCtx, true
+}
+
+// closeRaw closes the TCP connection, once. It unblocks the reader and
+// any write in progress.
+func (c *conn) closeRaw() {
+	c.closeOnce.Do(func() { _ = c.raw.Close() })
+}
+
+// position is where a new subscription of the connection resumes after:
+// the last message written, or the position before any.
+func (c *conn) position() string {
+	if !c.last.IsZero() {
+		return c.last.String()
+	}
+	return c.base
+}
+
+// teardown ends the connection for the reason it was given: the last
+// frames and the close frame if the peer can still take them, the close
+// handshake, then the TCP connection, the subscription and the
+// bookkeeping. Called by the writer as it returns.
+func (c *conn) teardown() {
+	d := c.reason()
+	if d.code != 0 && !c.broken && c.writeClose(d) {
+		// Give the peer a moment to answer the close frame, so that it
+		// reads the frame before the TCP connection goes.
+		t := time.NewTimer(closeTimeout)
+		select {
+		case <-c.readDone:
+		case <-t.C:
+		}
+		t.Stop()
+		if c.readStoppedEarly() {
+			c.linger()
+		}
+	}
+	c.closeRaw()
+	<-c.readDone
+	c.timer.Stop()
+	c.cancel()
+	c.releaseBatch()
+	if c.sub != nil {
+		c.sub.Close()
+		c.sub = nil
+		c.h.met.Subscriptions.Dec()
+	}
+	if log := c.h.log; log.Enabled(context.Background(), slog.LevelDebug) {
+		log.LogAttrs(context.Background(), slog.LevelDebug, "websocket closed",
+			slog.String("remote", c.remote), slog.String("reason", d.label),
+			slog.Int("code", d.code), slog.String("position", c.position()))
+	}
+	c.h.remove(c)
+}
+
+// writeClose writes what is still pending and a close frame for d, with a
+// short deadline, and reports whether that worked.
+func (c *conn) writeClose(d disconnect) bool {
+	b := c.batch()
+	if c.tail != nil {
+		b.vec = append([][]byte{c.tail}, b.vec...)
+		c.tail = nil
+	}
+	b.closeFrame(d.code, d.reason)
+	_ = c.raw.SetWriteDeadline(time.Now().Add(closeTimeout))
+	bufs := net.Buffers(b.vec)
+	_, err := bufs.WriteTo(c.raw)
+	c.releaseBatch()
+	return err == nil
+}
+
+// readStoppedEarly reports whether the reader returned with client input
+// left unread (a frame over the limit, a protocol error).
+func (c *conn) readStoppedEarly() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.unreadIn
+}
+
+// linger half-closes the connection and drains what the client still
+// sends, for at most closeTimeout, so that closing with unread input
+// does not reset the connection and destroy the close frame in flight.
+// The reader has returned, so the writer may read.
+func (c *conn) linger() {
+	if hc, ok := c.raw.(interface{ CloseWrite() error }); ok {
+		_ = hc.CloseWrite()
+	}
+	_ = c.raw.SetReadDeadline(time.Now().Add(closeTimeout))
+	_, _ = io.CopyN(io.Discard, c.raw, lingerLimit)
+}

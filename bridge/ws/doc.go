@@ -1,0 +1,44 @@
+// Package ws is Herald's WebSocket transport, GET /v1/ws: browsers
+// subscribe over a WebSocket connection and receive JSON frames, with the
+// protocol of docs/browser-protocol.md (subscribe, unsubscribe and ping
+// frames from the client; subscribed, message, gap, heartbeat, pong and
+// error frames from the server). Subscriptions come from a bridge.Source,
+// so the handler serves the engine in-process or a remote Herald alike.
+//
+// # Connections
+//
+// Each connection has exactly two goroutines. The reader reads client
+// frames with gorilla/websocket (read limit, read deadline renewed by
+// Pongs and by any frame) and hands each one to the writer through a small
+// bounded inbox; a client that overflows it is closed with 1008. The
+// writer is the only goroutine that writes to the connection: messages,
+// Pings, Pongs, heartbeats, errors and the close frame. It gathers every
+// frame that is ready (while the connection is busy, it first lets a
+// burst pile up for Config.CoalesceWindow) and writes them with one
+// vectored write under a write deadline, straight to the TCP connection. Message frames are encoded
+// once per message, as complete WebSocket frames, and cached on the shared
+// *engine.Message, so a fan-out to N connections costs one encoding and
+// N writes.
+//
+// One timer per connection drives the Pings (every heartbeat interval)
+// and the heartbeat frames (when nothing was sent for an interval), and
+// bounds the coalescing wait; it is re-armed lazily, not on every write.
+// An idle connection's two goroutines wait in shallow calls, so that the
+// garbage collector keeps their stacks at the minimum. A peer
+// that sends nothing, not even a Pong, for two intervals is closed; a
+// write that misses its deadline closes the connection as a slow consumer
+// (4000), as does an overflow of the subscription's queue.
+//
+// # Concurrency
+//
+// A Handler is safe for concurrent use: ServeHTTP runs on the HTTP
+// server's goroutines, and Shutdown may be called from any goroutine, more
+// than once. ServeHTTP returns as soon as the connection is upgraded; the
+// connection then lives on its own goroutines until it ends, and Shutdown
+// is what ends them all (http.Server.Shutdown does not know hijacked
+// connections: register Handler.Shutdown with RegisterOnShutdown or call
+// it next to it).
+//
+// Lock order: Handler.mu and each connection's mutex are leaves; neither
+// is held while taking the other or during I/O.
+package ws

@@ -1,0 +1,243 @@
+package ws
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/subreq"
+	"github.com/heraldhq/herald/metrics"
+)
+
+// Handler serves GET /v1/ws: it upgrades requests to WebSocket
+// connections that subscribe through a bridge.Source and speak the
+// protocol of docs/browser-protocol.md. It is safe for concurrent use.
+type Handler struct {
+	src      bridge.Source
+	cfg      Config
+	log      *slog.Logger
+	met      *metrics.Transport
+	origins  *bridge.OriginPolicy
+	upgrader websocket.Upgrader
+	batches  sync.Pool // of *batch
+
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing bool          // Shutdown began: refuse new connections
+	drained chan struct{} // made by Shutdown; closed once conns is empty
+	isDone  bool          // drained is closed
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+// New returns a Handler serving subscriptions from src.
+func New(src bridge.Source, cfg Config) *Handler {
+	cfg = cfg.withDefaults()
+	h := &Handler{
+		src:     src,
+		cfg:     cfg,
+		log:     cfg.Logger,
+		met:     cfg.Metrics.Transport(metrics.TransportWS),
+		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
+		conns:   make(map[*conn]struct{}),
+	}
+	h.batches.New = func() any { return new(batch) }
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: cfg.WriteTimeout,
+		// Zero: gorilla adopts the read buffer hijackWriter makes.
+		// The connection's frames are written by its writer straight to
+		// the TCP connection; gorilla's write buffer is never used. A pool
+		// keeps gorilla from holding one per connection.
+		WriteBufferPool: &sync.Pool{},
+		// The origin was checked before the upgrade, to answer with the
+		// JSON error body.
+		CheckOrigin: func(*http.Request) bool { return true },
+		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
+			h.met.Refuse("bad_handshake")
+			writeError(w, status, codeForHTTP(status), reason.Error())
+		},
+	}
+	return h
+}
+
+// ServeHTTP checks the handshake, starts the subscription its query asks
+// for, upgrades the connection and starts the connection's reader and
+// writer goroutines. Refusals are HTTP errors with the JSON error body:
+// 400 for a bad topic, id or heartbeat, 403 for a refused origin, 503
+// while shutting down.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.shuttingDown() {
+		h.refuse(w, "unavailable", status.New(codes.Unavailable,
+			"server is shutting down; reconnect and resume from your last id"))
+		return
+	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		h.refuse(w, "bad_handshake", status.New(codes.InvalidArgument,
+			"this endpoint speaks WebSocket: send a WebSocket handshake (GET with Upgrade: websocket)"))
+		return
+	}
+	if !h.origins.Allowed(r) {
+		h.refuse(w, "forbidden_origin", status.Newf(codes.PermissionDenied,
+			"origin %s is not allowed; see --allowed-origins", quote(r.Header.Get("Origin"))))
+		return
+	}
+	q := r.URL.Query()
+	interval, st := h.heartbeat(q)
+	if st != nil {
+		h.refuse(w, "invalid_argument", st)
+		return
+	}
+	topics, lastEventID := q["topic"], q.Get("last_event_id")
+	var sub bridge.Subscription
+	if len(topics) > 0 {
+		var err error
+		if sub, err = h.src.Subscribe(r.Context(), bridge.Request{Topics: topics, LastEventID: lastEventID}); err != nil {
+			h.refuseErr(w, r, err)
+			return
+		}
+	} else if _, err := engine.ParseID(lastEventID); err != nil {
+		h.refuse(w, "invalid_argument", status.Newf(codes.InvalidArgument,
+			"last_event_id %s is not a message id", subreq.QuoteID(lastEventID)))
+		return
+	}
+
+	hw := &hijackWriter{ResponseWriter: w}
+	ws, err := h.upgrader.Upgrade(hw, r, nil)
+	if err != nil {
+		// The upgrader answered, unless the connection was hijacked first.
+		if sub != nil {
+			sub.Close()
+		}
+		if hw.raw != nil {
+			_ = hw.raw.Close()
+		}
+		return
+	}
+	c := newConn(h, ws, hw, sub, interval, lastEventID)
+	if h.log.Enabled(r.Context(), slog.LevelDebug) {
+		h.log.LogAttrs(r.Context(), slog.LevelDebug, "websocket opened",
+			slog.String("remote", c.remote), slog.Any("topics", c.topics),
+			slog.String("last_event_id", lastEventID), slog.Duration("heartbeat", interval))
+	}
+	h.register(c)
+	c.start()
+}
+
+// heartbeat returns the heartbeat interval the query asks for, clamped to
+// the allowed range, or the configured one.
+func (h *Handler) heartbeat(q url.Values) (time.Duration, *status.Status) {
+	s := q.Get("heartbeat")
+	if s == "" {
+		return h.cfg.HeartbeatInterval, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, status.Newf(codes.InvalidArgument,
+			"heartbeat %s is not a duration such as 15s (allowed: %v to %v)", quote(s), MinClientHeartbeat, MaxClientHeartbeat)
+	}
+	return min(max(d, MinClientHeartbeat), MaxClientHeartbeat), nil
+}
+
+// Shutdown closes every connection with 1001 (going away), telling
+// clients to reconnect and resume, and refuses new ones with 503. It
+// returns when all connections are gone, or when ctx ends: then it cuts
+// the remaining ones off and returns ctx's error. It is safe to call more
+// than once.
+func (h *Handler) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closing = true
+	if h.drained == nil {
+		h.drained = make(chan struct{})
+		if len(h.conns) == 0 {
+			close(h.drained)
+			h.isDone = true
+		}
+	}
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	drained := h.drained
+	h.mu.Unlock()
+
+	for _, c := range conns {
+		c.end(discShutdown)
+	}
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+	}
+	h.mu.Lock()
+	conns = conns[:0]
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.closeRaw()
+	}
+	return ctx.Err()
+}
+
+// shuttingDown reports whether Shutdown began.
+func (h *Handler) shuttingDown() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closing
+}
+
+// register adds a new connection. One that arrives while shutting down is
+// told to end right away.
+func (h *Handler) register(c *conn) {
+	h.mu.Lock()
+	h.conns[c] = struct{}{}
+	closing := h.closing
+	h.mu.Unlock()
+	h.met.Connections.Inc()
+	if closing {
+		c.end(discShutdown)
+	}
+}
+
+// remove drops a connection that has ended.
+func (h *Handler) remove(c *conn) {
+	h.met.Connections.Dec()
+	h.mu.Lock()
+	delete(h.conns, c)
+	if h.drained != nil && !h.isDone && len(h.conns) == 0 {
+		close(h.drained)
+		h.isDone = true
+	}
+	h.mu.Unlock()
+}
+
+// refuseErr refuses a handshake with the error the Source returned.
+// Errors that are not meant for clients are logged and become "internal
+// error".
+func (h *Handler) refuseErr(w http.ResponseWriter, r *http.Request, err error) {
+	st := status.Convert(err)
+	switch st.Code() {
+	case codes.Internal, codes.Unknown:
+		h.log.LogAttrs(r.Context(), slog.LevelError, "websocket subscribe failed", slog.String("error", err.Error()))
+		st = status.New(codes.Internal, "internal error")
+	case codes.Canceled:
+		return // the client went away
+	}
+	h.refuse(w, codeName(st.Code()), st)
+}
+
+// refuse answers a refused handshake with st and counts it under reason.
+func (h *Handler) refuse(w http.ResponseWriter, reason string, st *status.Status) {
+	h.met.Refuse(reason)
+	writeError(w, httpStatus(st.Code()), st.Code(), st.Message())
+}

@@ -1,0 +1,431 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/goleak"
+
+	"github.com/heraldhq/herald/bridge"
+	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/metrics"
+)
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envLoadURL) != "" {
+		os.Exit(loadClient())
+	}
+	goleak.VerifyTestMain(m)
+}
+
+// testTimeout bounds every wait of a test: generous, because a busy
+// two-core machine runs the race detector over several packages at once.
+const testTimeout = 20 * time.Second
+
+// env is a WebSocket handler on a memory engine, served over loopback.
+type env struct {
+	eng  *memory.Engine
+	h    *Handler
+	met  *metrics.Metrics
+	logs *logBuffer // the handler's debug log
+	srv  *httptest.Server
+	url  string // ws://…/v1/ws
+}
+
+// logBuffer is a log sink that is safe for concurrent use.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *logBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *logBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// envConfig tunes newEnv.
+type envConfig struct {
+	ws     Config
+	engine memory.Options
+	source bridge.LocalConfig
+	// sndbuf, when set, shrinks the server's socket send buffers.
+	sndbuf int
+}
+
+// newEnv starts a handler on a fresh engine; everything stops when the
+// test ends.
+func newEnv(t testing.TB, cfg envConfig) *env {
+	t.Helper()
+	eng := memory.New(cfg.engine)
+	e := newEnvOn(t, eng, cfg)
+	t.Cleanup(func() { _ = eng.Close() })
+	return e
+}
+
+// newEnvOn starts a handler on eng, which the caller closes.
+func newEnvOn(t testing.TB, eng *memory.Engine, cfg envConfig) *env {
+	t.Helper()
+	if cfg.ws.Metrics == nil {
+		cfg.ws.Metrics = metrics.New()
+	}
+	logs := &logBuffer{}
+	if cfg.ws.Logger == nil {
+		cfg.ws.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	h := New(bridge.NewLocalSource(eng, cfg.source), cfg.ws)
+	mux := http.NewServeMux()
+	mux.Handle("GET /v1/ws", h)
+	srv := httptest.NewUnstartedServer(mux)
+	if cfg.sndbuf > 0 {
+		srv.Listener = &smallBufListener{Listener: srv.Listener, sndbuf: cfg.sndbuf}
+	}
+	srv.Start()
+	e := &env{eng: eng, h: h, met: cfg.ws.Metrics, logs: logs, srv: srv,
+		url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/ws"}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+		defer cancel()
+		if err := h.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		srv.Close()
+	})
+	return e
+}
+
+// smallBufListener shrinks the send buffer of accepted connections, so
+// that a client that stops reading blocks the server's writes quickly.
+type smallBufListener struct {
+	net.Listener
+	sndbuf int
+}
+
+func (l *smallBufListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(l.sndbuf)
+	}
+	return c, err
+}
+
+// dialOpts tunes dial.
+type dialOpts struct {
+	header http.Header
+	rcvbuf int // shrinks the client's receive buffer when set
+}
+
+// dial opens a client connection with query appended to the URL
+// ("?topic=a"); it is closed when the test ends.
+func (e *env) dial(t testing.TB, query string, opts ...dialOpts) *websocket.Conn {
+	t.Helper()
+	c, resp, err := e.tryDial(t, query, opts...)
+	if err != nil {
+		var body []byte
+		if resp != nil {
+			body = readBody(resp)
+		}
+		t.Fatalf("dial %s: %v %s", query, err, body)
+	}
+	return c
+}
+
+// tryDial dials and returns the handshake's outcome.
+func (e *env) tryDial(t testing.TB, query string, opts ...dialOpts) (*websocket.Conn, *http.Response, error) {
+	t.Helper()
+	var o dialOpts
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	d := websocket.Dialer{HandshakeTimeout: testTimeout}
+	if o.rcvbuf > 0 {
+		d.NetDialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			var nd net.Dialer
+			c, err := nd.DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				_ = tc.SetReadBuffer(o.rcvbuf)
+			}
+			return c, err
+		}
+	}
+	c, resp, err := d.Dial(e.url+query, o.header)
+	if c != nil {
+		t.Cleanup(func() { _ = c.Close() })
+	}
+	return c, resp, err
+}
+
+func readBody(resp *http.Response) []byte {
+	var buf bytes.Buffer
+	_, _ = buf.ReadFrom(resp.Body)
+	_ = resp.Body.Close()
+	return buf.Bytes()
+}
+
+// publish publishes data to topic.
+func (e *env) publish(t testing.TB, topic, data string) engine.PublishResult {
+	t.Helper()
+	res, err := e.eng.Publish(context.Background(), engine.PublishRequest{Topic: topic, Data: []byte(data)})
+	if err != nil {
+		t.Fatalf("publish %s: %v", topic, err)
+	}
+	return res
+}
+
+// frame is any server frame, decoded.
+type frame struct {
+	Type              string          `json:"type"`
+	Topics            []string        `json:"topics"`
+	CurrentID         string          `json:"current_id"`
+	HeartbeatInterval string          `json:"heartbeat_interval"`
+	Topic             string          `json:"topic"`
+	ID                json.RawMessage `json:"id"`
+	Data              *string         `json:"data"`
+	DataBase64        []byte          `json:"data_base64"`
+	ContentType       string          `json:"content_type"`
+	Event             string          `json:"event"`
+	PublishTime       string          `json:"publish_time"`
+	RequestedID       string          `json:"requested_id"`
+	FirstAvailableID  string          `json:"first_available_id"`
+	Reason            string          `json:"reason"`
+	Time              string          `json:"time"`
+	Code              string          `json:"code"`
+	Message           string          `json:"message"`
+
+	raw []byte
+}
+
+// msgID returns the id of a message frame.
+func (f frame) msgID() string {
+	var s string
+	_ = json.Unmarshal(f.ID, &s)
+	return s
+}
+
+// readFrame reads the next server frame.
+func readFrame(t testing.TB, c *websocket.Conn) frame {
+	t.Helper()
+	f, err := tryReadFrame(c)
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return f
+}
+
+// tryReadFrame reads the next server frame, which must be a JSON text
+// frame.
+func tryReadFrame(c *websocket.Conn) (frame, error) {
+	_ = c.SetReadDeadline(time.Now().Add(testTimeout))
+	typ, data, err := c.ReadMessage()
+	if err != nil {
+		return frame{}, err
+	}
+	if typ != websocket.TextMessage {
+		return frame{}, errors.New("server sent a binary frame")
+	}
+	var f frame
+	if err := json.Unmarshal(data, &f); err != nil {
+		return frame{}, err
+	}
+	f.raw = data
+	return f, nil
+}
+
+// next reads the next frame that is not a heartbeat.
+func next(t testing.TB, c *websocket.Conn) frame {
+	t.Helper()
+	for {
+		f := readFrame(t, c)
+		if f.Type != "heartbeat" {
+			return f
+		}
+	}
+}
+
+// expect reads the next frame that is not a heartbeat; it must have type
+// typ.
+func expect(t testing.TB, c *websocket.Conn, typ string) frame {
+	t.Helper()
+	f := next(t, c)
+	if f.Type != typ {
+		t.Fatalf("got frame %s, want type %q", f.raw, typ)
+	}
+	return f
+}
+
+// send writes v as a JSON text frame.
+func send(t testing.TB, c *websocket.Conn, v string) {
+	t.Helper()
+	if err := c.WriteMessage(websocket.TextMessage, []byte(v)); err != nil {
+		t.Fatalf("write: %v", err)
+	}
+}
+
+// readUntilClose reads until the connection fails and returns the
+// frames read and the error.
+func readUntilClose(c *websocket.Conn) ([]frame, error) {
+	var fs []frame
+	for {
+		f, err := tryReadFrame(c)
+		if err != nil {
+			return fs, err
+		}
+		fs = append(fs, f)
+	}
+}
+
+// wantClose fails unless err is a close frame with code and a reason
+// containing reason.
+func wantClose(t testing.TB, err error, code int, reason string) {
+	t.Helper()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != code || !strings.Contains(ce.Text, reason) {
+		t.Fatalf("got %v, want close %d %q", err, code, reason)
+	}
+}
+
+// waitFor polls cond until it holds or timeout passes.
+func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// value reads a counter, gauge or histogram count.
+func value(t testing.TB, m prometheus.Metric) float64 {
+	t.Helper()
+	var pb dto.Metric
+	if err := m.Write(&pb); err != nil {
+		t.Fatal(err)
+	}
+	switch {
+	case pb.Counter != nil:
+		return pb.Counter.GetValue()
+	case pb.Gauge != nil:
+		return pb.Gauge.GetValue()
+	case pb.Histogram != nil:
+		return float64(pb.Histogram.GetSampleCount())
+	}
+	t.Fatalf("unsupported metric %v", m.Desc())
+	return 0
+}
+
+// gauge reads one of the "ws" instruments.
+func (e *env) connections(t testing.TB) float64 {
+	return value(t, e.met.Connections.WithLabelValues(metrics.TransportWS))
+}
+
+func (e *env) subscriptions(t testing.TB) float64 {
+	return value(t, e.met.Subscriptions.WithLabelValues(metrics.TransportWS))
+}
+
+func (e *env) slowConsumers(t testing.TB) float64 {
+	return value(t, e.met.SlowConsumers.WithLabelValues(metrics.TransportWS))
+}
+
+func (e *env) refused(t testing.TB, reason string) float64 {
+	return value(t, e.met.Refused.WithLabelValues(metrics.TransportWS, reason))
+}
+
+// waitClosed waits until the server has freed every connection.
+func (e *env) waitClosed(t testing.TB) {
+	t.Helper()
+	waitFor(t, testTimeout, "all connections freed", func() bool { return e.connections(t) == 0 })
+}
+
+// collector reads a connection in the background.
+type collector struct {
+	mu     sync.Mutex
+	frames []frame
+	err    error
+	done   chan struct{}
+}
+
+// collect reads c until it fails, in a goroutine the test waits for.
+func collect(t testing.TB, c *websocket.Conn) *collector {
+	col := &collector{done: make(chan struct{})}
+	go func() {
+		defer close(col.done)
+		for {
+			f, err := tryReadFrame(c)
+			col.mu.Lock()
+			if err != nil {
+				col.err = err
+				col.mu.Unlock()
+				return
+			}
+			col.frames = append(col.frames, f)
+			col.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = c.Close()
+		<-col.done
+	})
+	return col
+}
+
+// messages returns the message frames read so far.
+func (col *collector) messages() []frame {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	var ms []frame
+	for _, f := range col.frames {
+		if f.Type == "message" {
+			ms = append(ms, f)
+		}
+	}
+	return ms
+}
+
+// count returns how many frames of type typ were read.
+func (col *collector) count(typ string) int {
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	n := 0
+	for _, f := range col.frames {
+		if f.Type == typ {
+			n++
+		}
+	}
+	return n
+}
+
+// wait waits for the reader to stop and returns its error.
+func (col *collector) wait(t testing.TB) error {
+	t.Helper()
+	select {
+	case <-col.done:
+	case <-time.After(testTimeout):
+		t.Fatal("timed out waiting for the connection to end")
+	}
+	col.mu.Lock()
+	defer col.mu.Unlock()
+	return col.err
+}

@@ -1,0 +1,359 @@
+package ws
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"time"
+
+	"github.com/heraldhq/herald/engine"
+)
+
+// writeLoop is the connection's writer, the only goroutine that writes to
+// it. It waits for events of the subscription and for signals (the timer,
+// client frames, the end), gathers every frame that is ready into one
+// batch and writes the batch with one vectored write. When the connection
+// ends it closes it and cleans up.
+//
+// The loop itself is kept small, with the work in the methods it calls:
+// the writer waits in Next, called right here, so that an idle writer's
+// stack is shallow and the garbage collector shrinks it to the minimum.
+func (c *conn) writeLoop() {
+	c.begin()
+	for c.serve() {
+		if c.sub == nil {
+			<-c.wakeCh // every signal leaves a token
+			continue
+		}
+		ctx, ok := c.waitContext()
+		if !ok {
+			continue
+		}
+		evs, err := c.sub.Next(ctx, c.evs[:0])
+		c.received(ctx, evs, err)
+	}
+	c.teardown()
+}
+
+// begin starts the keepalive schedule and confirms the handshake's
+// subscription.
+func (c *conn) begin() {
+	now := time.Now()
+	c.nextPing = now.Add(c.interval)
+	c.lastData = now
+	if c.sub != nil {
+		c.h.met.Subscriptions.Inc()
+		c.batch().subscribed(c.topics, c.sub.Subscribed().CurrentID, c.interval)
+	}
+}
+
+// serve handles the pending signals (client frames, the timer) and writes
+// what they produced. It returns false when the connection ends.
+func (c *conn) serve() bool {
+	sig, ended := c.take()
+	if ended {
+		return false
+	}
+	if sig&sigInbox != 0 && !c.serveInbox() {
+		return false
+	}
+	if sig&sigTimer != 0 {
+		c.keepalive(time.Now())
+	}
+	return c.b == nil || c.flush()
+}
+
+// received handles what Next returned when waiting with ctx: it gathers
+// more for the coalescing window, writes the events, and ends the
+// connection if the subscription ended. A signal that interrupted the
+// wait is left for serve.
+func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
+	c.evs = evs
+	if err != nil && isWake(ctx, err) {
+		return
+	}
+	if err == nil {
+		now := time.Now()
+		if c.coalesce(now) {
+			n := len(c.evs)
+			if err = c.gather(); len(c.evs) > n {
+				now = time.Now() // the burst goes on
+			}
+		}
+		c.lastWake = now
+	}
+	if len(c.evs) > 0 {
+		b := c.batch()
+		for _, ev := range c.evs {
+			switch {
+			case ev.Message != nil:
+				b.message(ev.Message)
+			case ev.Gap != nil:
+				b.gap(ev.Gap)
+			}
+		}
+		if !c.flush() {
+			return
+		}
+	}
+	if err != nil {
+		c.subscriptionEnded(err)
+	}
+}
+
+// coalesce reports whether the events just received at now should wait
+// for more: when coalescing is on, and the previous events came less than
+// a window earlier, so that the connection is in a burst. Events that come
+// after a quiet window go out at once, so coalescing costs neither latency
+// nor work at low rates. (A wait that gathered nothing does not count as
+// activity, or a steady rate just above the window would keep waiting.)
+func (c *conn) coalesce(now time.Time) bool {
+	w := c.h.cfg.CoalesceWindow
+	return w > 0 && len(c.evs) < gatherTarget && now.Sub(c.lastWake) < w
+}
+
+// gather lets a burst pile up for the coalescing window, then adds what
+// arrived to c.evs. The writer sleeps rather than waiting in Next, so the
+// events of the burst queue up without waking it one by one; Next then
+// hands them all over at once. Should nothing have arrived, Next waits
+// for the next event or for the timer, armed a quarter window after the
+// sleep ends. It returns the error that ended the subscription, if one
+// did.
+func (c *conn) gather() error {
+	w := c.h.cfg.CoalesceWindow
+	c.timer.Reset(w + w/4)
+	time.Sleep(w)
+	ctx, ok := c.waitContext()
+	var err error
+	if ok {
+		c.evs, err = c.sub.Next(ctx, c.evs)
+		if err != nil && isWake(ctx, err) {
+			err = nil
+		}
+	}
+	c.armKeepalive(time.Now())
+	return err
+}
+
+// isWake reports whether Next returned err because a signal cancelled
+// ctx, the context it waited with.
+func isWake(ctx context.Context, err error) bool {
+	return ctx.Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// subscriptionEnded ends the connection for the error that ended its
+// subscription.
+func (c *conn) subscriptionEnded(err error) {
+	switch {
+	case errors.Is(err, engine.ErrSlowConsumer):
+		c.h.met.SlowConsumers.Inc()
+		c.end(discSlowQueue)
+	case errors.Is(err, engine.ErrClosed):
+		c.end(discSourceClosed)
+	default:
+		c.h.log.LogAttrs(context.Background(), slog.LevelError, "websocket subscription failed",
+			slog.String("remote", c.remote), slog.String("error", err.Error()))
+		c.end(discInternal)
+	}
+}
+
+// keepalive queues the Ping and the heartbeat frame that are due at now
+// and sets the timer for the next one. Pings go out every interval; a
+// heartbeat only when nothing browser code sees was written for an
+// interval.
+func (c *conn) keepalive(now time.Time) {
+	if !now.Before(c.nextPing) {
+		c.batch().control(finPing, nil)
+		c.nextPing = now.Add(c.interval)
+	}
+	heartbeatDue := c.lastData.Add(c.interval)
+	if !now.Before(heartbeatDue) {
+		c.batch().heartbeat(now)
+		heartbeatDue = now.Add(c.interval)
+	}
+	c.armAt(now, minTime(c.nextPing, heartbeatDue))
+}
+
+// armKeepalive sets the timer for the next Ping or heartbeat, replacing
+// whatever it was set to.
+func (c *conn) armKeepalive(now time.Time) {
+	at := minTime(c.nextPing, c.lastData.Add(c.interval))
+	c.timer.Reset(max(at.Sub(now), 0))
+	c.armedAt = at
+}
+
+// minTime returns the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// armAt makes sure the timer fires by at. A timer already due to fire
+// earlier is left alone (its firing re-arms it), so traffic does not reset
+// the timer on every write.
+func (c *conn) armAt(now, at time.Time) {
+	if c.armedAt.After(now) && !c.armedAt.After(at) {
+		return
+	}
+	c.timer.Reset(max(at.Sub(now), 0))
+	c.armedAt = at
+}
+
+// batch returns the batch being gathered, taking one from the pool when
+// there is none.
+func (c *conn) batch() *batch {
+	if c.b == nil {
+		c.b = c.h.batches.Get().(*batch)
+	}
+	return c.b
+}
+
+// releaseBatch returns the batch to the pool.
+func (c *conn) releaseBatch() {
+	if c.b != nil {
+		c.b.reset()
+		c.h.batches.Put(c.b)
+		c.b = nil
+	}
+}
+
+// flush writes the batch with one write under the write deadline (a
+// batch over maxWriteBytes or maxWriteFrames with one write per part,
+// several frames with one vectored write), then counts the messages in
+// c.evs as delivered and moves the connection's position to the last
+// one. On failure it ends the connection and returns false.
+func (c *conn) flush() bool {
+	b := c.b
+	now := time.Now()
+	c.renewWriteDeadline(now)
+	for vec := b.vec; len(vec) > 0; {
+		n, size := 0, 0
+		for n < len(vec) && n < maxWriteFrames && (n == 0 || size+len(vec[n]) <= maxWriteBytes) {
+			size += len(vec[n])
+			n++
+		}
+		if n == 1 {
+			if w, err := c.raw.Write(vec[0]); err != nil {
+				c.writeFailed(err, net.Buffers{vec[0][w:]})
+				return false
+			}
+		} else {
+			// A field rather than a local: WriteTo's receiver would make a
+			// local escape, an allocation per write.
+			c.bufs = vec[:n]
+			_, err := c.bufs.WriteTo(c.raw)
+			rest := c.bufs
+			c.bufs = nil
+			if err != nil {
+				c.writeFailed(err, rest)
+				return false
+			}
+		}
+		if vec = vec[n:]; len(vec) > 0 {
+			c.renewWriteDeadline(time.Now())
+		}
+	}
+	if b.data {
+		c.lastData = now
+	}
+	for i := range c.evs {
+		if m := c.evs[i].Message; m != nil {
+			c.h.met.ObserveDelivery(m.Time, now)
+			c.last = m.ID
+		}
+	}
+	clear(c.evs)
+	c.evs = c.evs[:0]
+	if cap(c.evs) > keepEvents {
+		c.evs = nil
+	}
+	c.releaseBatch()
+	return true
+}
+
+// renewWriteDeadline makes sure the next write has at least half the
+// write timeout: the deadline is moved to now plus the write timeout only
+// when less than half of it is left, which spares most writes the cost of
+// re-arming the runtime's deadline timer.
+func (c *conn) renewWriteDeadline(now time.Time) {
+	wt := c.h.cfg.WriteTimeout
+	if c.writeDeadline.Sub(now) >= wt/2 {
+		return
+	}
+	c.writeDeadline = now.Add(wt)
+	_ = c.raw.SetWriteDeadline(c.writeDeadline)
+}
+
+// writeFailed ends the connection after a failed write; rest is what was
+// not written. A write that timed out is a slow consumer: the rest of the
+// frame it cut off is kept, so the close frame can still follow a whole
+// frame. Any other failure means the connection is gone.
+func (c *conn) writeFailed(err error, rest net.Buffers) {
+	if errors.Is(err, os.ErrDeadlineExceeded) && !c.ending() {
+		if len(rest) > 0 {
+			c.tail = bytes.Clone(rest[0])
+		}
+		c.releaseBatch()
+		c.h.met.SlowConsumers.Inc()
+		c.end(discSlowWrite)
+		return
+	}
+	c.releaseBatch()
+	c.broken = true
+	c.end(discGone)
+}
+
+// serveInbox answers the client frames waiting in the inbox. It returns
+// false when one of them ended the connection.
+func (c *conn) serveInbox() bool {
+	for {
+		select {
+		case r := <-c.inbox:
+			if !c.handle(r) {
+				return false
+			}
+		default:
+			return true
+		}
+	}
+}
+
+// handle answers one client frame. It returns false when the connection
+// ends.
+func (c *conn) handle(r *request) bool {
+	switch r.kind {
+	case reqControlPong:
+		c.batch().control(finPong, r.payload)
+	case reqPing:
+		c.batch().pong(r.id)
+	case reqInvalid:
+		return c.malformed(r.code, r.message, r.id)
+	case reqSubscribe:
+		return c.subscribe(r)
+	case reqUnsubscribe:
+		return c.unsubscribe(r)
+	}
+	return true
+}
+
+// malformed answers a malformed frame with an error frame, and ends the
+// connection when the client sent maxStrikes of them within strikeWindow.
+func (c *conn) malformed(code, message string, id []byte) bool {
+	c.h.met.Refuse(code)
+	c.batch().errorFrame(code, message, id)
+	now := time.Now()
+	if c.strikes == 0 || now.Sub(c.strikeStart) > strikeWindow {
+		c.strikes, c.strikeStart = 0, now
+	}
+	c.strikes++
+	if c.strikes >= maxStrikes {
+		c.end(discMalformed)
+		return false
+	}
+	return true
+}

@@ -1,0 +1,65 @@
+package main
+
+import (
+	"context"
+
+	"github.com/heraldhq/herald/app"
+)
+
+// bridgeFlags are the settings of `herald bridge`.
+type bridgeFlags struct {
+	cfg       app.BridgeConfig
+	browser   browserFlags
+	logLevel  string
+	logFormat string
+}
+
+func newBridgeCommand(f *bridgeFlags) *command {
+	c := newCommand("bridge", "herald bridge --upstream HOST:PORT [flags]",
+		`Serve browsers and HTTP clients in front of another Herald node: on
+--http-addr, Server-Sent Events (/v1/sse), WebSocket (/v1/ws), the demo page
+(/), the HTTP API (publishes and subscriptions are relayed to the upstream),
+/healthz, /readyz (503 while the upstream is unreachable) and /metrics. It
+has no engine of its own: every subscription is a Subscribe stream to the
+upstream's gRPC API, and ids are the upstream's, so browsers resume across
+bridges. When the upstream goes away, streams end with a going-away notice
+and browsers reconnect. SIGINT or SIGTERM stop it gracefully.`,
+		"herald bridge --upstream herald-core:9090",
+		"herald bridge --upstream 10.0.0.5:9090 --http-addr :8081 --allowed-origins https://app.example.com",
+	)
+	d := app.DefaultConfig()
+	cfg := &f.cfg
+	c.String(&cfg.Upstream, "upstream", "ADDR", defaultServer, "gRPC address of the upstream Herald node (host:port).")
+	c.String(&cfg.HTTPAddr, "http-addr", "ADDR", d.HTTPAddr, "HTTP listen address (host:port).")
+	c.Duration(&cfg.HeartbeatInterval, "heartbeat-interval", d.HeartbeatInterval, "Idle time after which a browser stream gets a heartbeat.")
+	c.Int(&cfg.MaxMessageSize, "max-message-size", "BYTES", d.MaxMessageSize, "Largest message payload, in bytes; should equal the upstream's.")
+	c.List(&cfg.AllowedOrigins, "allowed-origins", "ORIGINS", `Browser origins allowed cross-origin access, comma-separated ("https://app.example.com,https://*.example.com", or "*"); repeatable.`)
+	c.Int(&cfg.QueueLen, "queue-len", "N", d.QueueLen, "Messages a browser may fall behind before it is disconnected as a slow consumer.")
+	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
+	f.browser.define(c, d.Browser)
+	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
+	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
+	return c
+}
+
+// runBridge runs a bridge until ctx ends.
+func runBridge(ctx context.Context, args []string, e env) int {
+	var f bridgeFlags
+	rest, code, ok := parseFlags(newBridgeCommand(&f), args, e)
+	if !ok {
+		return code
+	}
+	if len(rest) > 0 {
+		return usageError(e, "bridge", "unexpected argument %q", rest[0])
+	}
+	if f.cfg.Upstream == "" {
+		return usageError(e, "bridge", "--upstream is required")
+	}
+	cfg := f.cfg
+	cfg.Browser = f.browser.config()
+	cfg.Logger = newLogger(e.stderr, f.logLevel, f.logFormat)
+	if err := app.RunBridge(ctx, cfg); err != nil {
+		return failure(e, "bridge", err)
+	}
+	return exitOK
+}
