@@ -65,6 +65,10 @@ bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive, SSE and We
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/memory/ ./server/
 	$(GO) test -run '^$$' -bench '^BenchmarkFanout$$' -benchmem ./bridge/sse/ ./bridge/ws/
 
+.PHONY: bench-load
+bench-load: ## Measure a real server under load: make bench-load TRANSPORT=sse SCENARIO=1k-100 (docs/loadgen.md)
+	scripts/bench.sh $(or $(TRANSPORT),sse) $(or $(SCENARIO),1k-100)
+
 .PHONY: grpcurl
 grpcurl: ## Build grpcurl (pinned) for the README session: make grpcurl && bin/grpcurl ...
 	cd tools/grpcurl && $(GO) build -o ../../bin/grpcurl github.com/fullstorydev/grpcurl/cmd/grpcurl

@@ -96,7 +96,7 @@ func newBenchCommand(f *benchFlags) *command {
 func execute(ctx context.Context, args []string, e env) int {
 	var f benchFlags
 	c := newBenchCommand(&f)
-	rest, err := c.parse(args, e.lookup, e.stdout)
+	rest, err := c.Parse(args, e.lookup, e.stdout)
 	switch {
 	case errors.Is(err, errHelp):
 		return exitOK

@@ -98,7 +98,7 @@ func TestBrowserFlags(t *testing.T) {
 	t.Parallel()
 	var f serveFlags
 	c := newServeCommand(&f)
-	if _, err := c.parse([]string{"--coalesce-window", "0", "--write-timeout", "3s", "--sse-retry", "500ms", "--ws-read-limit", "1024"},
+	if _, err := c.Parse([]string{"--coalesce-window", "0", "--write-timeout", "3s", "--sse-retry", "500ms", "--ws-read-limit", "1024"},
 		func(string) (string, bool) { return "", false }, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestBrowserFlags(t *testing.T) {
 	}
 	f = serveFlags{}
 	c = newServeCommand(&f)
-	if _, err := c.parse(nil, func(string) (string, bool) { return "", false }, nil); err != nil {
+	if _, err := c.Parse(nil, func(string) (string, bool) { return "", false }, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.appConfig(nil).Browser; got != app.DefaultConfig().Browser {

@@ -103,12 +103,12 @@ func runHelp(args []string, e env) int {
 // when the command must end at once with code (0 after --help, 2 after a
 // bad flag, with a message on stderr).
 func parseFlags(c *command, args []string, e env) (rest []string, code int, ok bool) {
-	rest, err := c.parse(args, e.lookup, e.stdout)
+	rest, err := c.Parse(args, e.lookup, e.stdout)
 	switch {
 	case errors.Is(err, errHelp):
 		return nil, exitOK, false
 	case err != nil:
-		return nil, usageError(e, c.name, "%v", err), false
+		return nil, usageError(e, c.Name(), "%v", err), false
 	}
 	return rest, exitOK, true
 }

@@ -114,7 +114,7 @@ func TestFlagsOverrideEnvironment(t *testing.T) {
 		"HERALD_KEEPALIVE_TIME":     "", // empty counts as unset
 		"HERALD_LOG_FORMAT":         "json",
 	}
-	rest, err := c.parse([]string{"--history-size", "7", "--grpc-addr=127.0.0.1:2222", "extra"},
+	rest, err := c.Parse([]string{"--history-size", "7", "--grpc-addr=127.0.0.1:2222", "extra"},
 		func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -141,7 +141,7 @@ func TestRepeatedListFlags(t *testing.T) {
 	t.Parallel()
 	var f subscribeFlags
 	c := newSubscribeCommand(&f)
-	_, err := c.parse([]string{"--topic", "a", "--topic", "b.*,c.>"},
+	_, err := c.Parse([]string{"--topic", "a", "--topic", "b.*,c.>"},
 		func(k string) (string, bool) { return "ignored", k == "HERALD_TOPIC" }, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -176,18 +176,6 @@ func TestPrintable(t *testing.T) {
 	}
 }
 
-func TestFormatDuration(t *testing.T) {
-	t.Parallel()
-	for d, want := range map[time.Duration]string{
-		0: "0s", 500 * time.Millisecond: "500ms", 15 * time.Second: "15s",
-		10 * time.Minute: "10m", 2 * time.Hour: "2h", 90 * time.Second: "1m30s",
-	} {
-		if got := formatDuration(d); got != want {
-			t.Errorf("formatDuration(%v) = %q, want %q", d, got, want)
-		}
-	}
-}
-
 func TestServeKeepalivePingPolicyFlag(t *testing.T) {
 	t.Parallel()
 	noEnv := func(string) (string, bool) { return "", false }
@@ -200,7 +188,7 @@ func TestServeKeepalivePingPolicyFlag(t *testing.T) {
 		{[]string{"--keepalive-permit-without-stream=true"}, false},
 	} {
 		var f serveFlags
-		if _, err := newServeCommand(&f).parse(tc.args, noEnv, io.Discard); err != nil {
+		if _, err := newServeCommand(&f).Parse(tc.args, noEnv, io.Discard); err != nil {
 			t.Fatalf("%v: %v", tc.args, err)
 		}
 		if got := f.appConfig(io.Discard).Keepalive.RefusePingsWithoutStream; got != tc.wantRefuse {
