@@ -48,7 +48,7 @@ type conn struct {
 	inbox    chan *request // reader → writer, bounded by inboxLen
 	wakeCh   chan struct{} // one-slot wake-up while there is no subscription
 	readDone chan struct{} // closed when the reader returns
-	timer    *time.Timer   // the one timer: Pings, heartbeats, coalescing
+	timer    *time.Timer   // the one timer: Pings, heartbeats, coalescing; made by begin
 
 	closeOnce sync.Once
 
@@ -74,7 +74,7 @@ type conn struct {
 	lastData      time.Time // when a frame browser code sees was last written
 	lastWake      time.Time // when Next last brought events
 	writeDeadline time.Time // the deadline set for writes
-	armedAt       time.Time // when the timer is set to fire
+	armedAt       time.Time // when the timer is set to fire; zero once it fired (see armAt)
 	strikes       int       // malformed frames since strikeStart
 	strikeStart   time.Time
 }
@@ -105,8 +105,6 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 			c.base = s.CurrentID
 		}
 	}
-	c.timer = time.AfterFunc(interval, func() { c.signal(sigTimer) })
-	c.armedAt = time.Now().Add(interval)
 	return c
 }
 

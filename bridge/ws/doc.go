@@ -22,7 +22,8 @@
 //
 // One timer per connection drives the Pings (every heartbeat interval)
 // and the heartbeat frames (when nothing was sent for an interval), and
-// bounds the coalescing wait; it is re-armed lazily, not on every write.
+// bounds the coalescing wait; it is re-armed lazily, not on every write,
+// and every time it fires.
 // An idle connection's two goroutines wait in shallow calls, so that the
 // garbage collector keeps their stacks at the minimum. A peer
 // that sends nothing, not even a Pong, for two intervals is closed; a

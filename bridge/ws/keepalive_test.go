@@ -2,8 +2,13 @@ package ws
 
 import (
 	"bytes"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -210,3 +215,92 @@ func TestKeepaliveSchedule(t *testing.T) {
 		t.Fatalf("a later time moved the timer: %v", c.armedAt.Sub(t0))
 	}
 }
+
+// TestEveryTimerFiringRearmsTheTimer: each firing of the timer sets it
+// again, whatever the writer recorded about it, so an idle connection
+// gets its Ping and heartbeat every interval. The writer's record of the
+// timer's deadline (armedAt) comes from a clock reading of its own, and a
+// firing can be handled before the time it records: the writer once took
+// such a firing, with nothing due yet, for a timer still set, and left
+// the timer unset for good; the connection got no Ping nor heartbeat and
+// was closed for its keepalive two intervals after it opened.
+//
+// The test plays the writer's part in a synctest bubble, where the timer
+// fires at exact times, and makes the first firing come early by the
+// given time.
+func TestEveryTimerFiringRearmsTheTimer(t *testing.T) {
+	t.Parallel()
+	const interval = time.Second
+	for _, early := range []time.Duration{0, time.Nanosecond, 50 * time.Microsecond, interval / 2} {
+		t.Run(early.String(), func(t *testing.T) {
+			t.Parallel()
+			synctest.Test(t, func(t *testing.T) {
+				rec := &frameRecorder{}
+				c := &conn{
+					h:        New(nil, Config{HeartbeatInterval: interval}),
+					interval: interval,
+					raw:      rec,
+					wakeCh:   make(chan struct{}, 1),
+				}
+				start := time.Now()
+				c.begin()
+				defer c.timer.Stop()
+				c.timer.Reset(interval - early)
+
+				const intervals = 5
+				for time.Since(start) < intervals*interval {
+					select {
+					case <-c.wakeCh:
+					case <-time.After(2 * interval):
+						t.Fatalf("%v after the start, the timer has not fired for two intervals: it is not set",
+							time.Since(start))
+					}
+					if !c.serve() {
+						t.Fatal("the connection ended")
+					}
+				}
+
+				// A Ping and a heartbeat at each interval, and nothing else.
+				var want []string
+				for i := 1; i <= intervals; i++ {
+					want = append(want, fmt.Sprintf("%v ping", time.Duration(i)*interval),
+						fmt.Sprintf("%v heartbeat", time.Duration(i)*interval))
+				}
+				var got []string
+				for _, f := range rec.frames {
+					kind := fmt.Sprintf("%q", f.data)
+					switch {
+					case f.data[0] == finPing:
+						kind = "ping"
+					case bytes.Contains(f.data, []byte(`{"type":"heartbeat"`)):
+						kind = "heartbeat"
+					}
+					got = append(got, fmt.Sprintf("%v %s", f.at.Sub(start), kind))
+				}
+				if !slices.Equal(got, want) {
+					t.Errorf("frames written:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			})
+		})
+	}
+}
+
+// frameRecorder is the connection of a writer under test: it records each
+// write, one frame each, with the time it was made. Only the writer's
+// methods are implemented.
+type frameRecorder struct {
+	net.Conn
+	frames []recordedFrame
+}
+
+type recordedFrame struct {
+	at   time.Time
+	data []byte
+}
+
+func (r *frameRecorder) Write(p []byte) (int, error) {
+	r.frames = append(r.frames, recordedFrame{at: time.Now(), data: bytes.Clone(p)})
+	return len(p), nil
+}
+
+func (r *frameRecorder) SetWriteDeadline(time.Time) error { return nil }

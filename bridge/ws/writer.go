@@ -38,12 +38,17 @@ func (c *conn) writeLoop() {
 	c.teardown()
 }
 
-// begin starts the keepalive schedule and confirms the handshake's
-// subscription.
+// begin starts the keepalive schedule and its timer, and confirms the
+// handshake's subscription.
 func (c *conn) begin() {
 	now := time.Now()
 	c.nextPing = now.Add(c.interval)
 	c.lastData = now
+	// The timer starts with the schedule and from the same clock reading:
+	// the runtime reads the clock again, so the timer fires at armedAt or
+	// just after, never before.
+	c.timer = time.AfterFunc(c.interval, func() { c.signal(sigTimer) })
+	c.armedAt = c.nextPing
 	if c.sub != nil {
 		c.h.met.Subscriptions.Inc()
 		c.batch().subscribed(c.topics, c.sub.Subscribed().CurrentID, c.interval)
@@ -79,7 +84,7 @@ func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
 		now := time.Now()
 		if c.coalesce(now) {
 			n := len(c.evs)
-			if err = c.gather(); len(c.evs) > n {
+			if err = c.gather(now); len(c.evs) > n {
 				now = time.Now() // the burst goes on
 			}
 		}
@@ -115,16 +120,17 @@ func (c *conn) coalesce(now time.Time) bool {
 	return w > 0 && len(c.evs) < gatherTarget && now.Sub(c.lastWake) < w
 }
 
-// gather lets a burst pile up for the coalescing window, then adds what
-// arrived to c.evs. The writer sleeps rather than waiting in Next, so the
-// events of the burst queue up without waking it one by one; Next then
-// hands them all over at once. Should nothing have arrived, Next waits
-// for the next event or for the timer, armed a quarter window after the
-// sleep ends. It returns the error that ended the subscription, if one
-// did.
-func (c *conn) gather() error {
+// gather lets a burst that came at now pile up for the coalescing
+// window, then adds what arrived to c.evs. The writer sleeps rather than
+// waiting in Next, so the events of the burst queue up without waking it
+// one by one; Next then hands them all over at once. Should nothing have
+// arrived, Next waits for the next event or for the timer, armed a
+// quarter window after the sleep ends (or earlier, for a Ping or
+// heartbeat due within the window). It returns the error that ended the
+// subscription, if one did.
+func (c *conn) gather(now time.Time) error {
 	w := c.h.cfg.CoalesceWindow
-	c.timer.Reset(w + w/4)
+	c.armAt(now, now.Add(w+w/4))
 	time.Sleep(w)
 	ctx, ok := c.waitContext()
 	var err error
@@ -160,11 +166,14 @@ func (c *conn) subscriptionEnded(err error) {
 	}
 }
 
-// keepalive queues the Ping and the heartbeat frame that are due at now
-// and sets the timer for the next one. Pings go out every interval; a
-// heartbeat only when nothing browser code sees was written for an
-// interval.
+// keepalive handles a firing of the timer at now: it queues the Ping and
+// the heartbeat frame that are due and sets the timer for the next one.
+// Pings go out every interval; a heartbeat only when nothing browser code
+// sees was written for an interval.
 func (c *conn) keepalive(now time.Time) {
+	// The timer fired: whatever time it was set to, it is no longer
+	// pending, and must be set again even if nothing was due yet.
+	c.armedAt = time.Time{}
 	if !now.Before(c.nextPing) {
 		c.batch().control(finPing, nil)
 		c.nextPing = now.Add(c.interval)
@@ -193,11 +202,19 @@ func minTime(a, b time.Time) time.Time {
 	return b
 }
 
-// armAt makes sure the timer fires by at. A timer already due to fire
-// earlier is left alone (its firing re-arms it), so traffic does not reset
+// armAt makes sure the timer fires by at. A timer already set to fire by
+// then is left alone (its firing re-arms it), so traffic does not reset
 // the timer on every write.
+//
+// Whether the timer is still set is what armedAt says, not a comparison
+// with the clock: keepalive zeroes armedAt when the timer fires, and while
+// it is not zero a firing is on its way (the timer is pending, or its
+// signal is). The clock cannot tell: armedAt comes from a clock reading
+// other than the runtime's, so a firing may be handled before the time it
+// records, and taking that for a timer still set would leave the timer
+// unset for good.
 func (c *conn) armAt(now, at time.Time) {
-	if c.armedAt.After(now) && !c.armedAt.After(at) {
+	if !c.armedAt.IsZero() && !c.armedAt.After(at) {
 		return
 	}
 	c.timer.Reset(max(at.Sub(now), 0))
