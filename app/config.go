@@ -110,9 +110,9 @@ type BrowserConfig struct {
 	// per delivered message, at most this much more latency. Default 5ms;
 	// negative turns coalescing off.
 	CoalesceWindow time.Duration
-	// WriteTimeout bounds each write to a browser connection; a client
-	// that does not take a write within it is disconnected as a slow
-	// consumer. Default 10s.
+	// WriteTimeout bounds each write to a subscriber (browser connections
+	// and gRPC Subscribe streams alike); a client that does not take a
+	// write within it is disconnected as a slow consumer. Default 10s.
 	WriteTimeout time.Duration
 	// SSERetry is the reconnect delay Server-Sent Events streams suggest
 	// to EventSource (the retry: field). Default 2s.

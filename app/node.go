@@ -101,6 +101,7 @@ func (n *Node) build(ctx context.Context) error {
 		MaxMessageSize:    cfg.MaxMessageSize,
 		Keepalive:         cfg.Keepalive,
 		QueueLen:          cfg.QueueLen,
+		WriteTimeout:      cfg.Browser.WriteTimeout,
 		ShutdownTimeout:   cfg.ShutdownTimeout,
 		Logger:            n.log.With(slog.String("component", "grpc")),
 		Metrics:           m,

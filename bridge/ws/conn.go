@@ -77,6 +77,13 @@ type conn struct {
 	armedAt       time.Time // when the timer is set to fire; zero once it fired (see armAt)
 	strikes       int       // malformed frames since strikeStart
 	strikeStart   time.Time
+
+	// renew asks the writer to go on as a new goroutine, which starts
+	// with a minimal stack. Writing grows the writer's stack, and only a
+	// garbage collection shrinks it again, which an idle server rarely
+	// runs: without renewal an idle connection would keep a stack twice
+	// the size. Set after the first write and with every Ping.
+	renew bool
 }
 
 // newConn returns a connection for an upgraded ws over raw, with sub (nil

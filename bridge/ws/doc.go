@@ -24,8 +24,14 @@
 // and the heartbeat frames (when nothing was sent for an interval), and
 // bounds the coalescing wait; it is re-armed lazily, not on every write,
 // and every time it fires.
-// An idle connection's two goroutines wait in shallow calls, so that the
-// garbage collector keeps their stacks at the minimum. A peer
+// An idle connection's two goroutines wait in shallow calls on minimal
+// stacks: the reader takes the client's Pongs itself rather than through
+// gorilla's frame parser, which would leave it waiting deep inside the
+// parser, and the writer goes on as a new goroutine after its first
+// write and after every Ping, leaving behind a stack that writing grew.
+// (The garbage collector shrinks grown stacks only when it runs, which
+// an idle server, allocating little, rarely does; and every Ping round
+// would grow them again.) A peer
 // that sends nothing, not even a Pong, for two intervals is closed; a
 // write that misses its deadline closes the connection as a slow consumer
 // (4000), as does an overflow of the subscription's queue.

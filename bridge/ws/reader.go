@@ -37,10 +37,20 @@ func (c *conn) readLoop() {
 	ws.SetCloseHandler(func(int, string) error { return nil })
 	wait := newReadWaiter(c.raw)
 	for {
-		if wait != nil && c.br != nil && c.br.Buffered() == 0 {
-			if err := wait(); err != nil {
-				c.readFailed(err)
-				return
+		if wait != nil && c.br != nil {
+			if c.br.Buffered() == 0 {
+				if err := wait(); err != nil {
+					c.readFailed(err)
+					return
+				}
+				// Input is there: take it into the buffer without blocking.
+				if _, err := c.br.Peek(1); err != nil {
+					c.readFailed(err)
+					return
+				}
+			}
+			if c.takePong() {
+				continue
 			}
 		}
 		typ, data, err := ws.ReadMessage()
@@ -59,6 +69,35 @@ func (c *conn) readLoop() {
 		c.post(parseRequest(data))
 	}
 }
+
+// takePong consumes a Pong frame that lies whole at the front of the
+// read buffer, between messages, and reports whether it did. The client
+// answers every Ping with one, so this is most of what an idle
+// connection reads: taking it here spares the reader a trip into
+// gorilla's frame parser, which would leave it waiting for the next
+// frame deep inside the parser, on a grown stack. Anything
+// else, or a Pong that breaks the protocol, is left to gorilla.
+func (c *conn) takePong() bool {
+	n := c.br.Buffered()
+	if n < pongHeader {
+		return false
+	}
+	h, err := c.br.Peek(2)
+	if err != nil || h[0] != finPong || h[1]&0x80 == 0 || h[1]&0x7f > 125 {
+		return false // not a final, masked Pong with a control frame's payload
+	}
+	size := pongHeader + int(h[1]&0x7f)
+	if n < size {
+		return false
+	}
+	_, _ = c.br.Discard(size)
+	c.extendRead()
+	return true
+}
+
+// pongHeader is the size of a client's Pong frame without its payload:
+// two bytes of header and the four of the masking key.
+const pongHeader = 6
 
 // extendRead moves the read deadline two intervals ahead: any frame from
 // the client, a Pong above all, proves it alive. A connection that is

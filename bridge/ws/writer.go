@@ -20,10 +20,23 @@ import (
 //
 // The loop itself is kept small, with the work in the methods it calls:
 // the writer waits in Next, called right here, so that an idle writer's
-// stack is shallow and the garbage collector shrinks it to the minimum.
+// stack is shallow; after its first write and after every Ping the loop
+// goes on as a new goroutine, so that the stack is also small (see
+// conn.renew).
 func (c *conn) writeLoop() {
 	c.begin()
+	c.writeOn()
+}
+
+// writeOn is writeLoop's loop. After the first write and every Ping it
+// goes on as a new goroutine (see conn.renew) and this one returns.
+func (c *conn) writeOn() {
 	for c.serve() {
+		if c.renew {
+			c.renew = false
+			go c.writeOn()
+			return
+		}
 		if c.sub == nil {
 			<-c.wakeCh // every signal leaves a token
 			continue
@@ -49,6 +62,9 @@ func (c *conn) begin() {
 	// just after, never before.
 	c.timer = time.AfterFunc(c.interval, func() { c.signal(sigTimer) })
 	c.armedAt = c.nextPing
+	// The confirmation is written on this goroutine's stack: go on with
+	// a fresh one once it is out.
+	c.renew = true
 	if c.sub != nil {
 		c.h.met.Subscriptions.Inc()
 		c.batch().subscribed(c.topics, c.sub.Subscribed().CurrentID, c.interval)
@@ -177,6 +193,7 @@ func (c *conn) keepalive(now time.Time) {
 	if !now.Before(c.nextPing) {
 		c.batch().control(finPing, nil)
 		c.nextPing = now.Add(c.interval)
+		c.renew = true
 	}
 	heartbeatDue := c.lastData.Add(c.interval)
 	if !now.Before(heartbeatDue) {
