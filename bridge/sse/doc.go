@@ -10,20 +10,43 @@
 //
 // # Concurrency
 //
-// A Handler is safe for concurrent use. Each stream has exactly one writer,
-// the goroutine of its ServeHTTP call: it waits for events, encodes them,
-// and writes each batch in one write under a write deadline followed by a
-// flush (http.ResponseController). A busy stream waits up to
-// Config.CoalesceWindow, for a tick shared by all streams, so that the
-// events of that time share one write and one wake-up. Nothing
-// else touches the response: heartbeats come from one timer per stream,
-// re-armed by traffic, which only wakes the writer; Shutdown only cancels
-// the streams' contexts, and each writer then writes its own going_away
-// event and returns. A client that leaves is noticed through the request's
-// context, one that stops reading through the write deadline.
+// A Handler is safe for concurrent use. Each stream has exactly one writer:
+// it waits for events, encodes them, and writes each batch in one write
+// under a write deadline. A busy stream waits up to Config.CoalesceWindow,
+// for a tick shared by all streams, so that the events of that time share
+// one write and one wake-up. Nothing else touches the response:
+// heartbeats come from one timer per stream, re-armed by traffic, which
+// only wakes the writer; Shutdown only cancels the streams' contexts, and
+// each writer then writes its own going_away event and returns. A client
+// that stops reading is noticed through the write deadline.
 //
-// After a stream's handler returns, its HTTP/1.1 connection keeps the
-// last write deadline; a server that reuses connections for other
-// long-lived responses should clear it when the connection goes idle
-// (http.Server.ConnState with http.StateIdle), as package app does.
+// # Connections
+//
+// Over HTTP/2 (h2c or TLS) a stream is a response like any other: its
+// writer is the goroutine of its ServeHTTP call, which writes through the
+// ResponseWriter and flushes each batch (http.ResponseController), and a
+// client that leaves is noticed through the request's context.
+//
+// Over HTTP/1.x a stream takes its connection over (Hijack) once its
+// subscription is made, so that an idle stream costs little: net/http's
+// connection buffers, its background reader and the deep stack of its
+// handler goroutine all go. ServeHTTP then returns, and the stream runs on
+// a goroutine of its own, which writes the response itself: the headers
+// with the first frames, then every batch as one chunk of a chunked body
+// (HTTP/1.0 clients get the body unframed), in one vectored write. The
+// response says Connection: close; when the stream ends it gets its last
+// chunk and the connection is closed, so the end is a proper one. A
+// second goroutine parks in the runtime's poller until the client sends
+// something: what it sends is dropped, and the end of its stream ends the
+// stream at once. Where the connection has no file descriptor to wait on,
+// a client that left is noticed when the heartbeats' writes fail, within
+// two intervals. http.Server.Shutdown does not know hijacked connections:
+// Handler.Shutdown ends them (register it with RegisterOnShutdown, or call
+// it first, as package app does).
+//
+// After a stream's handler returns, an HTTP/1.1 connection that was not
+// taken over keeps the last write deadline; a server that reuses
+// connections for other long-lived responses should clear it when the
+// connection goes idle (http.Server.ConnState with http.StateIdle), as
+// package app does.
 package sse

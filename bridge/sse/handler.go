@@ -89,28 +89,62 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	// The stream ends with the client's request or with Shutdown.
-	ctx, cancel := context.WithCancelCause(r.Context())
-	defer cancel(nil)
+	// The stream ends with the client's request or with Shutdown. Its
+	// context does not derive its end from the request's: a hijacked
+	// connection (see conn.go) outlives the request, and its own watcher
+	// tells when its client leaves.
+	reqCtx := r.Context()
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
+	clientGone := context.AfterFunc(reqCtx, func() { cancel(context.Cause(reqCtx)) })
 	stopOnShutdown := context.AfterFunc(h.stopping, func() { cancel(errGoingAway) })
-	defer stopOnShutdown()
+	end := func() {
+		stopOnShutdown()
+		clientGone()
+		cancel(nil)
+	}
 
 	sub, err := h.src.Subscribe(ctx, bridge.Request{Topics: p.topics, LastEventID: p.lastEventID})
 	if err != nil {
 		if ctx.Err() != nil && errors.Is(context.Cause(ctx), errGoingAway) {
 			err = status.Error(codes.Unavailable, reasonGoingAway.message)
 		}
+		end()
 		h.refuse(w, r, err)
 		return
 	}
-	defer sub.Close()
 
 	s := newStream(h, w, r, ctx, sub, p)
-	defer s.release()
 	h.m.Connections.Inc()
-	defer h.m.Connections.Dec()
 	h.m.Subscriptions.Inc()
-	defer h.m.Subscriptions.Dec()
+	finish := func() {
+		if s.hc != nil {
+			s.closeConn()
+		}
+		s.release()
+		h.m.Subscriptions.Dec()
+		h.m.Connections.Dec()
+		sub.Close()
+		end()
+	}
+	if s.hijack() {
+		// The stream goes on without this goroutine, whose stack is deep,
+		// and net/http lets go of the connection's buffers as this handler
+		// returns. The first frames are written from here, the events on a
+		// goroutine of the stream's own that waits in a shallow stack.
+		clientGone()
+		s.hc.watch(cancel)
+		if !s.begin() {
+			finish()
+			return
+		}
+		h.enterHijacked()
+		go s.relayOn(func() {
+			finish()
+			h.leave()
+		})
+		return
+	}
+	defer finish()
 	s.run()
 }
 
@@ -144,6 +178,15 @@ func (h *Handler) enter() bool {
 	}
 	h.active++
 	return true
+}
+
+// enterHijacked counts in a stream that goes on after its handler
+// returns; its goroutine calls leave. It is called while the handler is
+// still counted, so Shutdown cannot have drained meanwhile.
+func (h *Handler) enterHijacked() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.active++
 }
 
 // leave counts a handler out.

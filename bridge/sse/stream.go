@@ -30,6 +30,11 @@ type stream struct {
 	clock  *clock
 	log    *slog.Logger
 	events []engine.Event
+	remote string // the client's address, for the logs
+
+	// hc is the connection of a stream that took its HTTP/1.1 connection
+	// over (see conn.go); w, rc and r are nil then.
+	hc *hijacked
 
 	// The output of the current batch (see write.go).
 	buf     []byte            // frames not yet written
@@ -41,18 +46,27 @@ type stream struct {
 
 	// When the last two batches of messages were written (see pace).
 	prevBatch, lastBatch time.Time
+
+	// renew asks a hijacked stream to go on as a new goroutine: writes
+	// grow a goroutine's stack, and the garbage collector does not shrink
+	// it back to the minimum the wait for events needs, so a stream that
+	// goes idle would keep the grown stack for good. A new goroutine
+	// starts small. Set after each heartbeat, which an idle stream writes
+	// and a busy one does not.
+	renew bool
 }
 
 func newStream(h *Handler, w http.ResponseWriter, r *http.Request, ctx context.Context, sub bridge.Subscription, p params) *stream {
 	return &stream{
-		h:   h,
-		w:   w,
-		rc:  http.NewResponseController(w),
-		r:   r,
-		ctx: ctx,
-		sub: sub,
-		p:   p,
-		log: h.log,
+		h:      h,
+		w:      w,
+		rc:     http.NewResponseController(w),
+		r:      r,
+		ctx:    ctx,
+		sub:    sub,
+		p:      p,
+		log:    h.log,
+		remote: r.RemoteAddr,
 	}
 }
 
@@ -63,37 +77,79 @@ func (s *stream) release() {
 	}
 }
 
-// run writes the headers, the retry hint and the subscribed event, then
-// relays events until the stream ends.
-func (s *stream) run() {
-	hdr := s.w.Header()
+// setHeaders sets the headers of the event stream's response.
+func (s *stream) setHeaders(hdr http.Header) {
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no") // keep reverse proxies from buffering the stream
-	if s.r.ProtoMajor == 1 {
-		hdr.Set("Connection", "keep-alive")
-	}
-	s.w.WriteHeader(http.StatusOK)
+}
 
+// run writes the headers, the retry hint and the subscribed event, then
+// relays events until the stream ends.
+func (s *stream) run() {
+	if !s.begin() {
+		return
+	}
+	for s.relay() {
+	}
+}
+
+// begin writes the headers, the retry hint and the subscribed event, and
+// reports whether that succeeded. On a hijacked connection the headers go
+// out with the frames, in one write.
+func (s *stream) begin() bool {
+	if s.hc == nil {
+		hdr := s.w.Header()
+		s.setHeaders(hdr)
+		if s.r.ProtoMajor == 1 {
+			hdr.Set("Connection", "keep-alive")
+		}
+		s.w.WriteHeader(http.StatusOK)
+	}
 	s.buf = appendRetry(s.buf, s.h.cfg.Retry)
 	s.buf = appendSubscribed(s.buf, s.sub.Subscribed(), s.p.heartbeat, !s.p.resumes)
 	s.clock = newClock(s.ctx, s.p.heartbeat)
-	if !s.flush() {
-		return
-	}
+	return s.flush()
+}
+
+// relay relays events until the stream ends, when it reports false, or
+// until the stream asks for a fresh goroutine (renew), when it reports
+// true. The wait for events is called right here, so that an idle
+// stream's goroutine waits in a shallow stack.
+func (s *stream) relay() bool {
 	for {
 		events, err := s.sub.Next(s.clock.waitContext(), s.events[:0])
-		if err != nil {
-			if !s.waitEnded(err) {
-				return
-			}
-			continue
+		if !s.handle(events, err) {
+			return false
 		}
-		if !s.add(events) || !s.flush() {
-			return
+		if s.renew {
+			s.renew = false
+			return true
 		}
-		s.pace()
 	}
+}
+
+// relayOn relays the events of a hijacked stream on the current goroutine
+// and then on fresh ones (see renew), and calls done when the stream ends.
+func (s *stream) relayOn(done func()) {
+	if s.relay() {
+		go s.relayOn(done)
+		return
+	}
+	done()
+}
+
+// handle handles what Subscription.Next returned and reports whether the
+// stream goes on.
+func (s *stream) handle(events []engine.Event, err error) bool {
+	if err != nil {
+		return s.waitEnded(err)
+	}
+	if !s.add(events) || !s.flush() {
+		return false
+	}
+	s.pace()
+	return true
 }
 
 // add writes events out: it encodes them into the output buffer, which
@@ -154,6 +210,7 @@ func (s *stream) waitEnded(err error) bool {
 			if !s.flush() {
 				return false
 			}
+			s.renew = s.hc != nil
 			now = time.Now()
 		}
 		s.clock.rearm(now)

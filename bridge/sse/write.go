@@ -56,6 +56,15 @@ func (s *stream) writeBuffer() bool {
 // whether that succeeded.
 func (s *stream) write(p []byte) bool {
 	deadline := s.deadline()
+	if s.hc != nil {
+		// Written straight to the connection: nothing to flush.
+		if err := s.writeConn(p); err != nil {
+			s.writeFailed(err, deadline)
+			return false
+		}
+		s.pending = true
+		return true
+	}
 	if _, err := s.w.Write(p); err != nil {
 		s.writeFailed(err, deadline)
 		return false
@@ -74,6 +83,11 @@ func (s *stream) flush() bool {
 	if !s.pending {
 		return true
 	}
+	if s.hc != nil {
+		s.pending = false
+		s.wrote()
+		return true
+	}
 	// The deadline of the batch's last write still covers the flush that
 	// follows it at once; a fresh one is set only when much of it passed.
 	deadline := s.writeDeadline
@@ -85,6 +99,13 @@ func (s *stream) flush() bool {
 		return false
 	}
 	s.pending = false
+	s.wrote()
+	return true
+}
+
+// wrote accounts for a batch that reached the client (or the connection):
+// the heartbeat clock and the delivery metrics of its messages.
+func (s *stream) wrote() {
 	now := time.Now()
 	s.clock.wrote(now)
 	if len(s.batch) > 0 {
@@ -95,7 +116,6 @@ func (s *stream) flush() bool {
 	}
 	clear(s.batch)
 	s.batch = s.batch[:0]
-	return true
 }
 
 // deadline sets the write deadline for the next write, when the response
@@ -103,7 +123,9 @@ func (s *stream) flush() bool {
 func (s *stream) deadline() time.Time {
 	deadline := time.Now().Add(s.h.cfg.WriteTimeout)
 	s.writeDeadline = deadline
-	if !s.noWDL {
+	if s.hc != nil {
+		_ = s.hc.conn.SetWriteDeadline(deadline)
+	} else if !s.noWDL {
 		if err := s.rc.SetWriteDeadline(deadline); errors.Is(err, http.ErrNotSupported) {
 			s.noWDL = true
 		}
@@ -123,7 +145,7 @@ func (s *stream) writeFailed(err error, deadline time.Time) {
 	case errors.Is(err, os.ErrDeadlineExceeded) || (!s.noWDL && !time.Now().Before(deadline)):
 		s.h.m.SlowConsumers.Inc()
 		s.log.LogAttrs(ctx, slog.LevelInfo, "sse: slow consumer: a write stalled past the write timeout",
-			slog.Duration("write_timeout", s.h.cfg.WriteTimeout), slog.String("remote", s.r.RemoteAddr))
+			slog.Duration("write_timeout", s.h.cfg.WriteTimeout), slog.String("remote", s.remote))
 	case s.log.Enabled(ctx, slog.LevelDebug):
 		s.log.LogAttrs(ctx, slog.LevelDebug, "sse: write failed", slog.String("err", err.Error()))
 	}
