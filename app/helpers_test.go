@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"github.com/heraldhq/herald/internal/testutil"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,17 +65,8 @@ func dial(t *testing.T, addr string) *grpc.ClientConn {
 	return conn
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds or timeout passes.
+var waitFor = testutil.WaitFor
 
 // recv returns the next frame of a Subscribe stream that is not a
 // heartbeat.

@@ -2,12 +2,12 @@ package bridge
 
 import (
 	"context"
+	"github.com/heraldhq/herald/internal/testutil"
 	"net"
 	"strings"
 	"testing"
 	"time"
 
-	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,7 +21,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // testTimeout bounds every wait of a test: generous, because a busy
@@ -36,16 +36,7 @@ func testContext(t testing.TB) context.Context {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
 // upstream is a Herald gRPC server on a memory engine on loopback TCP.
 type upstream struct {

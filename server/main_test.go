@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"github.com/heraldhq/herald/internal/testutil"
 	"log/slog"
 	"net"
 	"sync"
@@ -10,8 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"go.uber.org/goleak"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -24,7 +23,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // testTimeout bounds every wait of a test: generous, because a busy
@@ -186,35 +185,10 @@ func recvUntilError(st subStream) ([]*heraldv1.Message, error) {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
-// value reads a counter or gauge.
-func value(t testing.TB, m prometheus.Metric) float64 {
-	t.Helper()
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	switch {
-	case pb.Counter != nil:
-		return pb.Counter.GetValue()
-	case pb.Gauge != nil:
-		return pb.Gauge.GetValue()
-	case pb.Histogram != nil:
-		return float64(pb.Histogram.GetSampleCount())
-	}
-	t.Fatalf("unsupported metric %v", m.Desc())
-	return 0
-}
+// value reads a counter, gauge or histogram count.
+var value = testutil.MetricValue
 
 // latencyCount is the number of latency observations of a transport.
 func latencyCount(t testing.TB, met *metrics.Metrics, transport string) float64 {

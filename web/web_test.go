@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/heraldhq/herald/internal/testutil"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,12 +14,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 func get(t *testing.T, method, path string, header http.Header) *http.Response {

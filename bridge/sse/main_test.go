@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"github.com/heraldhq/herald/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -15,8 +16,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"go.uber.org/goleak"
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
@@ -25,7 +24,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // testTimeout bounds every wait of a test: generous, because a busy
@@ -33,16 +32,7 @@ func TestMain(m *testing.M) {
 const testTimeout = 20 * time.Second
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
 // proto names how a test server speaks HTTP.
 type proto string
@@ -358,20 +348,7 @@ func value(t testing.TB, c prometheus.Collector) float64 {
 	if !ok {
 		t.Fatalf("%T is not a single metric", c)
 	}
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	switch {
-	case pb.Counter != nil:
-		return pb.Counter.GetValue()
-	case pb.Gauge != nil:
-		return pb.Gauge.GetValue()
-	case pb.Histogram != nil:
-		return float64(pb.Histogram.GetSampleCount())
-	}
-	t.Fatalf("unsupported metric")
-	return 0
+	return testutil.MetricValue(t, m)
 }
 
 // gauge is the sse subscriptions gauge.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/heraldhq/herald/internal/testutil"
 	"log/slog"
 	"net"
 	"net/http"
@@ -16,9 +17,6 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-	"go.uber.org/goleak"
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
@@ -30,7 +28,7 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envLoadURL) != "" {
 		os.Exit(loadClient())
 	}
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // testTimeout bounds every wait of a test: generous, because a busy
@@ -306,35 +304,10 @@ func wantClose(t testing.TB, err error, code int, reason string) {
 }
 
 // waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
+var waitFor = testutil.WaitFor
 
 // value reads a counter, gauge or histogram count.
-func value(t testing.TB, m prometheus.Metric) float64 {
-	t.Helper()
-	var pb dto.Metric
-	if err := m.Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	switch {
-	case pb.Counter != nil:
-		return pb.Counter.GetValue()
-	case pb.Gauge != nil:
-		return pb.Gauge.GetValue()
-	case pb.Histogram != nil:
-		return float64(pb.Histogram.GetSampleCount())
-	}
-	t.Fatalf("unsupported metric %v", m.Desc())
-	return 0
-}
+var value = testutil.MetricValue
 
 // gauge reads one of the "ws" instruments.
 func (e *env) connections(t testing.TB) float64 {

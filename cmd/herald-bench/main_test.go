@@ -3,17 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/heraldhq/herald/internal/testutil"
 	"sync"
 	"testing"
 	"time"
-
-	"go.uber.org/goleak"
 
 	"github.com/heraldhq/herald/app"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // syncBuffer is an output stream that the command writes while the test

@@ -3,16 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/heraldhq/herald/internal/testutil"
 	"strings"
 	"sync"
 	"testing"
-	"time"
-
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
 
 // syncBuffer is an output stream that a command writes from its goroutine
@@ -61,14 +59,5 @@ func testEnv(vars map[string]string, stdin string, stdout, stderr *syncBuffer) e
 	}
 }
 
-// waitFor polls cond until it holds, failing the test after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds or timeout passes.
+var waitFor = testutil.WaitFor

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"github.com/heraldhq/herald/internal/testutil"
 	"sync"
 	"testing"
 	"time"
@@ -40,17 +41,8 @@ func newTestEngine(t *testing.T, opts Options) *Engine {
 	return e
 }
 
-// waitFor polls cond until it holds, failing t after timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
+// waitFor polls cond until it holds or timeout passes.
+var waitFor = testutil.WaitFor
 
 // engineStats is a snapshot of an engine's internal bookkeeping.
 type engineStats struct {

@@ -1,11 +1,10 @@
 package subreq
 
 import (
+	"github.com/heraldhq/herald/internal/testutil"
 	"testing"
-
-	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
+	testutil.VerifyTestMain(m)
 }
