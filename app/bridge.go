@@ -113,7 +113,7 @@ func (c BridgeConfig) withDefaults() (BridgeConfig, error) {
 // use; Shutdown may be called more than once.
 type Bridge struct {
 	cfg BridgeConfig
-	log *slog.Logger
+	servers
 
 	conn        *grpc.ClientConn // to the upstream
 	browser     browser
@@ -121,10 +121,7 @@ type Bridge struct {
 	httpLis     net.Listener
 	stopGateway context.CancelFunc
 
-	ready    atomic.Bool
-	stopping atomic.Bool
-	serving  sync.WaitGroup
-	failed   chan error
+	ready atomic.Bool
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -140,26 +137,13 @@ func StartBridge(ctx context.Context, cfg BridgeConfig) (*Bridge, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := &Bridge{cfg: cfg, log: cfg.Logger, failed: make(chan error, 1)}
+	b := &Bridge{cfg: cfg, servers: newServers(cfg.Logger, 1)}
 	if err := b.build(ctx); err != nil {
 		b.abandon()
 		return nil, err
 	}
 	b.conn.Connect()
-	b.serving.Add(1)
-	go func() {
-		defer b.serving.Done()
-		err := b.httpServer.Serve(b.httpLis)
-		if b.stopping.Load() {
-			return
-		}
-		if err == nil || errors.Is(err, http.ErrServerClosed) {
-			err = errors.New("stopped serving")
-		}
-		err = fmt.Errorf("app: http server: %w", err)
-		b.log.LogAttrs(context.Background(), slog.LevelError, "server failed", slog.Any("err", err))
-		b.failed <- err
-	}()
+	b.serve("http", func() error { return b.httpServer.Serve(b.httpLis) })
 	b.ready.Store(true)
 	b.log.LogAttrs(ctx, slog.LevelInfo, "herald bridge started",
 		slog.String("http_addr", b.HTTPAddr().String()),

@@ -25,7 +25,7 @@ import (
 // gateway, listening on two addresses. It is safe for concurrent use.
 type Node struct {
 	cfg Config
-	log *slog.Logger
+	servers
 
 	eng         *memory.Engine
 	grpcServer  *server.Server
@@ -37,10 +37,7 @@ type Node struct {
 	grpcLis, httpLis net.Listener
 	inLis            *bufconn.Listener
 
-	ready    atomic.Bool // what /readyz reports
-	stopping atomic.Bool // Shutdown has begun: servers returning is expected
-	serving  sync.WaitGroup
-	failed   chan error // a server stopped on its own; buffered
+	ready atomic.Bool // what /readyz reports
 
 	shutdownOnce sync.Once
 	shutdownErr  error
@@ -55,7 +52,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: cfg.Logger, failed: make(chan error, 3)}
+	n := &Node{cfg: cfg, servers: newServers(cfg.Logger, 3)}
 	if err := n.build(ctx); err != nil {
 		n.abandon()
 		return nil, err
@@ -161,26 +158,6 @@ func (n *Node) abandon() {
 	if n.inLis != nil {
 		_ = n.inLis.Close()
 	}
-}
-
-// serve runs one server's accept loop. A server that returns before
-// Shutdown has failed: that is reported on n.failed.
-func (n *Node) serve(name string, serve func() error) {
-	n.serving.Add(1)
-	go func() {
-		defer n.serving.Done()
-		err := serve()
-		if n.stopping.Load() {
-			return
-		}
-		if err == nil || errors.Is(err, http.ErrServerClosed) || errors.Is(err, grpc.ErrServerStopped) {
-			err = errors.New("stopped serving")
-		}
-		err = fmt.Errorf("app: %s server: %w", name, err)
-		n.log.LogAttrs(context.Background(), slog.LevelError, "server failed",
-			slog.String("server", name), slog.Any("err", err))
-		n.failed <- err
-	}()
 }
 
 // GRPCAddr returns the address the gRPC API listens on, with the actual
