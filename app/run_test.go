@@ -1,36 +1,20 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
+	"github.com/heraldhq/herald/internal/testutil"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/app"
 )
 
-// logBuffer collects log output written from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer collects output written from several goroutines.
+type logBuffer struct{ testutil.Buffer }
 
 // record returns the first JSON log record with message msg.
 func (b *logBuffer) record(msg string) (map[string]any, bool) {

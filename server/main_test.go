@@ -6,7 +6,6 @@ import (
 	"github.com/heraldhq/herald/internal/testutil"
 	"log/slog"
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -196,23 +195,8 @@ func latencyCount(t testing.TB, met *metrics.Metrics, transport string) float64 
 	return value(t, met.Latency.WithLabelValues(transport).(prometheus.Metric))
 }
 
-// logBuffer is a concurrency-safe log sink for tests that inspect logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer collects output written from several goroutines.
+type logBuffer struct{ testutil.Buffer }
 
 func (b *logBuffer) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(b, &slog.HandlerOptions{Level: slog.LevelDebug}))

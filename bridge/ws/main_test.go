@@ -45,23 +45,8 @@ type env struct {
 	url  string // ws://…/v1/ws
 }
 
-// logBuffer is a log sink that is safe for concurrent use.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// logBuffer collects output written from several goroutines.
+type logBuffer = testutil.Buffer
 
 // envConfig tunes newEnv.
 type envConfig struct {

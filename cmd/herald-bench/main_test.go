@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"github.com/heraldhq/herald/internal/testutil"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,24 +13,8 @@ func TestMain(m *testing.M) {
 	testutil.VerifyTestMain(m)
 }
 
-// syncBuffer is an output stream that the command writes while the test
-// may read it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects output written from several goroutines.
+type syncBuffer = testutil.Buffer
 
 // result is what a command run in-process left behind.
 type result struct {

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"github.com/heraldhq/herald/internal/testutil"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -13,24 +11,8 @@ func TestMain(m *testing.M) {
 	testutil.VerifyTestMain(m)
 }
 
-// syncBuffer is an output stream that a command writes from its goroutine
-// while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects output written from several goroutines.
+type syncBuffer = testutil.Buffer
 
 // result is what a command run in-process left behind.
 type result struct {

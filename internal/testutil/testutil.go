@@ -3,8 +3,10 @@
 package testutil
 
 import (
+	"bytes"
 	"os"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -58,4 +60,25 @@ func VerifyTestMain(m *testing.M, opts ...goleak.Option) {
 		os.Exit(m.Run())
 	}
 	goleak.VerifyTestMain(m, opts...)
+}
+
+// Buffer is a bytes.Buffer that is safe for concurrent use: a log sink or a
+// command's output that goroutines write while the test reads it.
+type Buffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *Buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// String returns everything written so far.
+func (b *Buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
