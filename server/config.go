@@ -1,9 +1,12 @@
 package server
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
+	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -60,6 +63,16 @@ type Config struct {
 	// ShutdownTimeout bounds the graceful part of Shutdown: after it, the
 	// remaining connections are closed. Zero means 10s.
 	ShutdownTimeout time.Duration
+	// Auth verifies credentials and decides which topics a client may
+	// use. Nil means an open server: everyone may do everything.
+	Auth *auth.Authenticator
+	// Limits holds the connection, rate and topic limits, shared by every
+	// transport of a node. Nil means limits.New with the defaults.
+	Limits *limits.Limiter
+	// TLS, when set, serves gRPC over TLS with this configuration (its
+	// GetCertificate may reload certificates). Connections on an
+	// in-process listener (the HTTP gateway's) stay in plain text.
+	TLS *tls.Config
 	// Logger receives request logs and errors. Nil discards them.
 	Logger *slog.Logger
 	// Metrics receives the gRPC transport's instruments. Nil means a fresh

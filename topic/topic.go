@@ -185,3 +185,37 @@ func (p Pattern) Match(name string) bool {
 	}
 	return rest == ""
 }
+
+// Covers reports whether every topic that inner matches is also matched by
+// p: whether a holder allowed p may subscribe to inner. A literal inner is
+// covered when p matches it; a wildcard inner only by a pattern at least
+// as wide at every token ("orders.>" covers "orders.*.eu" and "orders.>",
+// "orders.*" covers "orders.eu" but not "orders.>"). The zero Pattern
+// covers nothing and is covered by nothing.
+func (p Pattern) Covers(inner Pattern) bool {
+	if p.raw == "" || inner.raw == "" {
+		return false
+	}
+	if inner.IsLiteral() {
+		return p.Match(inner.raw)
+	}
+	if p.IsLiteral() {
+		return false // inner has a wildcard, so it matches more than one topic
+	}
+	n := len(p.tokens)
+	for i, tok := range p.tokens {
+		if i >= len(inner.tokens) {
+			// inner has run out of fixed tokens while p needs more: its
+			// '>' (or its end) cannot be narrowed to p's next token.
+			return false
+		}
+		in := inner.tokens[i]
+		if tok != "*" && tok != in { // a literal covers only itself
+			return false
+		}
+	}
+	if p.tail {
+		return len(inner.tokens) > n || inner.tail
+	}
+	return len(inner.tokens) == n && !inner.tail
+}

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -63,6 +65,12 @@ type Config struct {
 	// bridge.NewOriginPolicy). Requests from other origins are refused
 	// with 403. Empty means same-origin only.
 	AllowedOrigins []string
+	// Auth verifies credentials and decides which topics a client may
+	// use. Nil means an open server: everyone may do everything.
+	Auth *auth.Authenticator
+	// Limits holds the connection, rate and topic limits, shared by every
+	// transport of a node. Nil means limits.New with the defaults.
+	Limits *limits.Limiter
 	// Logger receives the handler's logs. Nil discards them.
 	Logger *slog.Logger
 	// Metrics receives the instruments of the sse transport. Nil means a

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -63,6 +65,12 @@ type Config struct {
 	// one closes the connection with 1009. Zero means DefaultReadLimit
 	// (64 KiB).
 	ReadLimit int64
+	// Auth verifies credentials and decides which topics a client may
+	// use. Nil means an open server: everyone may do everything.
+	Auth *auth.Authenticator
+	// Limits holds the connection, rate and topic limits, shared by every
+	// transport of a node. Nil means limits.New with the defaults.
+	Limits *limits.Limiter
 	// Logger receives connection and error logs. Nil means no logging.
 	Logger *slog.Logger
 	// Metrics receives the instruments of the "ws" transport. Nil means a

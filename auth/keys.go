@@ -1,0 +1,158 @@
+package auth
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// keySet holds the public keys tokens may be signed with.
+type keySet struct {
+	byKID map[string]crypto.PublicKey // keys of a JWKS that name a kid
+	all   []crypto.PublicKey          // every key, for tokens without a kid
+}
+
+// minRSABits is the smallest RSA key accepted.
+const minRSABits = 2048
+
+// parsePEMKeys parses every public key in PEM data: PUBLIC KEY blocks
+// (PKIX: RSA, ECDSA, Ed25519), RSA PUBLIC KEY blocks (PKCS #1) and
+// CERTIFICATE blocks, whose public key is used.
+func parsePEMKeys(data []byte) ([]crypto.PublicKey, error) {
+	var keys []crypto.PublicKey
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			break
+		}
+		var key any
+		var err error
+		switch block.Type {
+		case "PUBLIC KEY":
+			key, err = x509.ParsePKIXPublicKey(block.Bytes)
+		case "RSA PUBLIC KEY":
+			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		case "CERTIFICATE":
+			var cert *x509.Certificate
+			if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
+				key = cert.PublicKey
+			}
+		default:
+			if isPrivateBlock(block.Type) {
+				return nil, fmt.Errorf("PEM block %q is a private key: give the public key only", block.Type)
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("PEM block %q: %w", block.Type, err)
+		}
+		if err := checkKey(key); err != nil {
+			return nil, err
+		}
+		keys = append(keys, key)
+	}
+	if len(keys) == 0 {
+		return nil, errors.New("no public key found (want PEM blocks PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)")
+	}
+	return keys, nil
+}
+
+func isPrivateBlock(t string) bool {
+	switch t {
+	case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY", "ENCRYPTED PRIVATE KEY":
+		return true
+	}
+	return false
+}
+
+// parseJWKS parses a JSON Web Key Set of public signing keys.
+func parseJWKS(data []byte) (keySet, error) {
+	var set jose.JSONWebKeySet
+	if err := json.Unmarshal(data, &set); err != nil {
+		return keySet{}, fmt.Errorf("JWKS: %w", err)
+	}
+	ks := keySet{byKID: make(map[string]crypto.PublicKey)}
+	for i, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" {
+			continue
+		}
+		if !k.IsPublic() {
+			return keySet{}, fmt.Errorf("JWKS key %d (kid %q) is private: publish public keys only", i, k.KeyID)
+		}
+		if err := checkKey(k.Key); err != nil {
+			return keySet{}, fmt.Errorf("JWKS key %d (kid %q): %w", i, k.KeyID, err)
+		}
+		if k.KeyID != "" {
+			if _, dup := ks.byKID[k.KeyID]; dup {
+				return keySet{}, fmt.Errorf("JWKS: kid %q appears twice", k.KeyID)
+			}
+			ks.byKID[k.KeyID] = k.Key
+		}
+		ks.all = append(ks.all, k.Key)
+	}
+	if len(ks.all) == 0 {
+		return keySet{}, errors.New("JWKS: no signing keys")
+	}
+	return ks, nil
+}
+
+// checkKey accepts the public key types tokens may be verified with.
+func checkKey(key any) error {
+	switch k := key.(type) {
+	case *rsa.PublicKey:
+		if k.N.BitLen() < minRSABits {
+			return fmt.Errorf("RSA key of %d bits; at least %d required", k.N.BitLen(), minRSABits)
+		}
+	case *ecdsa.PublicKey, ed25519.PublicKey:
+	default:
+		return fmt.Errorf("unsupported key type %T (want RSA, ECDSA or Ed25519)", key)
+	}
+	return nil
+}
+
+// keysFor returns the keys that may have signed a token with the given
+// method and kid: a JWKS key named by the kid, or else every key of the
+// method's type.
+func (ks keySet) keysFor(method jwt.SigningMethod, kid string) []crypto.PublicKey {
+	if kid != "" {
+		if k, ok := ks.byKID[kid]; ok {
+			if keyFits(method, k) {
+				return []crypto.PublicKey{k}
+			}
+			return nil
+		}
+	}
+	var out []crypto.PublicKey
+	for _, k := range ks.all {
+		if keyFits(method, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// keyFits reports whether key can verify signatures of method.
+func keyFits(method jwt.SigningMethod, key crypto.PublicKey) bool {
+	switch m := method.(type) {
+	case *jwt.SigningMethodRSA, *jwt.SigningMethodRSAPSS:
+		_, ok := key.(*rsa.PublicKey)
+		return ok
+	case *jwt.SigningMethodECDSA:
+		k, ok := key.(*ecdsa.PublicKey)
+		return ok && k.Curve.Params().BitSize == m.CurveBits
+	case *jwt.SigningMethodEd25519:
+		_, ok := key.(ed25519.PublicKey)
+		return ok
+	}
+	return false
+}
