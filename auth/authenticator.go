@@ -272,10 +272,32 @@ func tokenErrorMessage(err error) string {
 		return "token issuer is not accepted"
 	case errors.Is(err, jwt.ErrTokenNotValidYet):
 		return "token is not valid yet (nbf)"
+	case errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
+		return "token lacks a required claim: " + requiredClaim(err)
 	case errors.Is(err, jwt.ErrTokenUsedBeforeIssued):
 		return "token is issued in the future (iat)"
 	}
 	return "token is invalid: " + innermost(err)
+}
+
+// requiredClaim names the missing claim of a jwt error: its text is
+// "<claim> claim is required".
+func requiredClaim(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, " claim is required"); i > 0 {
+		name := msg[:i]
+		if j := strings.LastIndexAny(name, " :"); j >= 0 {
+			name = name[j+1:]
+		}
+		switch name {
+		case "aud":
+			return "aud (audience)"
+		case "iss":
+			return "iss (issuer)"
+		}
+		return name
+	}
+	return innermost(err)
 }
 
 // innermost returns the text of the last error in err's chain.

@@ -1,0 +1,9 @@
+package auth
+
+import (
+	"testing"
+
+	"github.com/heraldhq/herald/internal/testutil"
+)
+
+func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
