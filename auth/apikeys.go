@@ -14,7 +14,8 @@ import (
 //
 //	{"keys": [
 //	  {"name": "billing", "key": "…at least 16 characters…", "publish": ["orders.>"]},
-//	  {"name": "audit", "sha256": "<hex SHA-256 of the key>", "subscribe": [">"]}
+//	  {"name": "audit", "sha256": "<hex SHA-256 of the key>", "subscribe": [">"]},
+//	  {"name": "bridge-1", "sha256": "…", "subscribe": [">"], "relay": true}
 //	]}
 //
 // A key is given either in clear or, better, as the hex SHA-256 of the key
@@ -33,6 +34,11 @@ type APIKeyEntry struct {
 	Key string `json:"key,omitempty"`
 	// SHA256 is the hex SHA-256 of the key.
 	SHA256 string `json:"sha256,omitempty"`
+	// Relay marks the key of a bridge node (herald bridge --upstream-token):
+	// its streams carry many browsers' subscriptions, so the core does not
+	// hold them to per-address connection and per-connection subscribe
+	// limits, which the bridge enforces for each of its own clients.
+	Relay bool `json:"relay,omitempty"`
 	Permissions
 }
 
@@ -88,7 +94,9 @@ func parseAPIKeys(data []byte) (apiKeys, error) {
 		if err != nil {
 			return nil, fmt.Errorf("API keys file: key %q: %w", e.Name, err)
 		}
-		keys[sum] = NewIdentity(APIKey, e.Name, timeZero, sub, pub)
+		id := NewIdentity(APIKey, e.Name, timeZero, sub, pub)
+		id.Relay = e.Relay
+		keys[sum] = id
 	}
 	return keys, nil
 }

@@ -43,7 +43,7 @@ func apiKeysJSON(auditKey string) string {
 	sum := sha256.Sum256([]byte(auditKey))
 	return `{"keys": [
 		{"name": "billing", "key": "` + billingKey + `", "publish": ["orders.>"]},
-		{"name": "audit", "sha256": "` + hex.EncodeToString(sum[:]) + `", "subscribe": [">"]}
+		{"name": "audit", "sha256": "` + hex.EncodeToString(sum[:]) + `", "subscribe": [">"], "relay": true}
 	]}`
 }
 
@@ -65,7 +65,7 @@ func TestAPIKeys(t *testing.T) {
 		t.Error("billing permissions do not follow the file")
 	}
 	audit, err := a.Authenticate("audit-key-abcdefghijkl")
-	if err != nil || !audit.CanSubscribe(pat(">")) || audit.CanPublish("x") {
+	if err != nil || !audit.CanSubscribe(pat(">")) || audit.CanPublish("x") || !audit.Relay || billing.Relay {
 		t.Fatalf("audit: %v %+v", err, audit)
 	}
 	wantRefusal(t, errOf(a.Authenticate("unknown-key-000000000")), codes.Unauthenticated, refusal.InvalidToken)

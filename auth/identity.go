@@ -46,6 +46,10 @@ type Identity struct {
 	// the zero time for a credential that does not expire. Streams opened
 	// with the credential end then.
 	Expires time.Time
+	// Relay is set for the API key of a bridge node, whose streams carry
+	// many clients' subscriptions: per-address and per-connection limits
+	// are the bridge's to enforce, not the core's.
+	Relay bool
 
 	subscribe []topic.Pattern
 	publish   []topic.Pattern

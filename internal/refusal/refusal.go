@@ -6,11 +6,13 @@ package refusal
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -58,16 +60,35 @@ func New(code codes.Code, reason, message string) *Error {
 // Error returns the message.
 func (e *Error) Error() string { return e.Message }
 
-// GRPCStatus returns the refusal as a gRPC status, with a RetryInfo detail
-// when RetryAfter is set.
+// Domain is the ErrorInfo domain of Herald's refusals.
+const Domain = "herald"
+
+// GRPCStatus returns the refusal as a gRPC status with a google.rpc.ErrorInfo
+// detail carrying the reason in upper case (TOKEN_EXPIRED), so that clients
+// on every transport can tell refusals apart without parsing messages, and a
+// google.rpc.RetryInfo detail when RetryAfter is set.
 func (e *Error) GRPCStatus() *status.Status {
 	st := status.New(e.Code, e.Message)
+	details := []protoadapt.MessageV1{&errdetails.ErrorInfo{Reason: strings.ToUpper(e.Reason), Domain: Domain}}
 	if e.RetryAfter > 0 {
-		if d, err := st.WithDetails(&errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)}); err == nil {
-			st = d
-		}
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryAfter)})
+	}
+	if d, err := st.WithDetails(details...); err == nil {
+		st = d
 	}
 	return st
+}
+
+// FromStatus returns the reason of a refusal carried by a gRPC status (its
+// ErrorInfo detail of domain Herald), or "" when it carries none: how a
+// client learns why it was refused.
+func FromStatus(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == Domain {
+			return strings.ToLower(info.GetReason())
+		}
+	}
+	return ""
 }
 
 // Reason returns the reason of the refusal in err's chain, or "" when err

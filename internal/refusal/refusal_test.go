@@ -41,7 +41,14 @@ func TestStatusAndReason(t *testing.T) {
 	if Reason(fmt.Errorf("plain")) != "" || RetryAfter(fmt.Errorf("plain")) != 0 {
 		t.Error("a plain error must have no reason and no retry delay")
 	}
-	if st := New(codes.Unauthenticated, Unauthenticated, "no token").GRPCStatus(); len(st.Details()) != 0 || st.Message() != "no token" {
-		t.Errorf("status without retry = %v", st)
+	if got := FromStatus(st); got != RateLimited {
+		t.Errorf("FromStatus = %q, want %q", got, RateLimited)
+	}
+	st = New(codes.Unauthenticated, TokenExpired, "expired").GRPCStatus()
+	if len(st.Details()) != 1 || st.Message() != "expired" || FromStatus(st) != TokenExpired {
+		t.Errorf("status without retry = %v, details %v", st, st.Details())
+	}
+	if FromStatus(status.New(codes.Unauthenticated, "x")) != "" {
+		t.Error("a status without ErrorInfo has no reason")
 	}
 }
