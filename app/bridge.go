@@ -14,11 +14,13 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
-	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/keepalive"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/server"
 )
@@ -61,6 +63,28 @@ type BridgeConfig struct {
 	ShutdownTimeout time.Duration
 	// Browser holds the settings of the browser transports.
 	Browser BrowserConfig
+	// Auth says which credentials the bridge accepts from browsers on
+	// /v1/sse and /v1/ws, as in Config. The HTTP API is relayed with each
+	// client's own credential, so the upstream decides there.
+	Auth auth.Config
+	// Limits bounds the bridge's own clients, as in Config.
+	Limits limits.Config
+	// TLS, when set, serves the HTTP port as HTTPS, as in Config.
+	TLS TLSConfig
+	// MaxHeaderBytes bounds the headers of an HTTP request, as in Config.
+	// Default 64 KiB.
+	MaxHeaderBytes int
+	// UpstreamToken is the credential the bridge presents to the upstream
+	// ("authorization: Bearer …") for the subscriptions it makes on behalf
+	// of its browsers. It needs subscribe rights on every topic they may
+	// ask for. Empty: none.
+	UpstreamToken string
+	// UpstreamTLS connects to the upstream over TLS, trusting the system's
+	// certificate authorities or those of UpstreamCAFile.
+	UpstreamTLS bool
+	// UpstreamCAFile is a PEM file of the certificate authorities that
+	// sign the upstream's certificate; setting it implies UpstreamTLS.
+	UpstreamCAFile string
 	// Logger receives the bridge's logs. Nil discards them.
 	Logger *slog.Logger
 	// DialOptions are added to those of the upstream connection.
@@ -81,10 +105,15 @@ func (c BridgeConfig) withDefaults() (BridgeConfig, error) {
 		{"MaxMessageSize", int64(c.MaxMessageSize)},
 		{"QueueLen", int64(c.QueueLen)},
 		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
+		{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
 	} {
 		if f.val < 0 {
 			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
 		}
+	}
+	if err := c.TLS.check(); err != nil {
+		return c, err
 	}
 	if c.HTTPAddr == "" {
 		c.HTTPAddr = DefaultHTTPAddr
@@ -100,6 +129,9 @@ func (c BridgeConfig) withDefaults() (BridgeConfig, error) {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -143,11 +175,15 @@ func StartBridge(ctx context.Context, cfg BridgeConfig) (*Bridge, error) {
 		return nil, err
 	}
 	b.conn.Connect()
-	b.serve("http", func() error { return b.httpServer.Serve(b.httpLis) })
+	b.serve("http", func() error { return serveHTTP(b.httpServer, b.httpLis) })
 	b.ready.Store(true)
+	logAccess(ctx, b.log, cfg.Auth, bridgeOpenModeWarning)
 	b.log.LogAttrs(ctx, slog.LevelInfo, "herald bridge started",
 		slog.String("http_addr", b.HTTPAddr().String()),
+		slog.Bool("tls", cfg.TLS.Enabled()),
 		slog.String("upstream", cfg.Upstream),
+		slog.Bool("upstream_tls", cfg.UpstreamTLS || cfg.UpstreamCAFile != ""),
+		slog.Bool("upstream_token", cfg.UpstreamToken != ""),
 		slog.Duration("heartbeat_interval", cfg.HeartbeatInterval))
 	return b, nil
 }
@@ -155,13 +191,20 @@ func StartBridge(ctx context.Context, cfg BridgeConfig) (*Bridge, error) {
 // build creates the bridge's parts and its listener.
 func (b *Bridge) build(ctx context.Context) error {
 	cfg := b.cfg
+	sec, err := newSecurity(cfg.Auth, cfg.Limits, cfg.TLS, b.log)
+	if err != nil {
+		return err
+	}
+	creds, err := upstreamCredentials(cfg.UpstreamTLS, cfg.UpstreamCAFile)
+	if err != nil {
+		return err
+	}
 	var lc net.ListenConfig
-	var err error
 	if b.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
 		return fmt.Errorf("app: HTTP address: %w", err)
 	}
 	b.httpLis = boundUnacked(b.httpLis, cfg.HeartbeatInterval, b.log)
-	if b.conn, err = dialUpstream(cfg.Upstream, cfg.MaxMessageSize, cfg.DialOptions); err != nil {
+	if b.conn, err = dialUpstream(cfg.Upstream, cfg.MaxMessageSize, creds, cfg.DialOptions); err != nil {
 		return err
 	}
 	m := metrics.New()
@@ -178,7 +221,7 @@ func (b *Bridge) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: HTTP gateway: %w", err)
 	}
-	src := bridge.NewRemoteSource(b.conn, bridge.RemoteConfig{
+	src := bridge.NewRemoteSource(withToken(b.conn, cfg.UpstreamToken), bridge.RemoteConfig{
 		QueueLen: cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
 	})
@@ -186,20 +229,22 @@ func (b *Bridge) build(ctx context.Context) error {
 		heartbeat: cfg.HeartbeatInterval,
 		origins:   cfg.AllowedOrigins,
 		cfg:       cfg.Browser,
+		security:  sec,
 		logger:    httpLog,
 		metrics:   m,
 	})
-	b.httpServer = newHTTPServer(b.browser.routes(gw, cfg.AllowedOrigins), httpLog)
+	b.httpServer = newHTTPServer(b.browser.routes(gw, cfg.AllowedOrigins), sec.tls, cfg.MaxHeaderBytes, httpLog)
 	return nil
 }
 
-// dialUpstream returns a client connection to a Herald's gRPC API that
-// carries messages as large as maxMessageSize, reconnects quickly after a
-// loss, and notices a dead connection through keepalive pings.
-func dialUpstream(target string, maxMessageSize int, extra []grpc.DialOption) (*grpc.ClientConn, error) {
+// dialUpstream returns a client connection to a Herald's gRPC API, secured
+// by creds, that carries messages as large as maxMessageSize, reconnects
+// quickly after a loss, and notices a dead connection through keepalive
+// pings.
+func dialUpstream(target string, maxMessageSize int, creds credentials.TransportCredentials, extra []grpc.DialOption) (*grpc.ClientConn, error) {
 	limit := maxMessageSize + server.EnvelopeRoom
 	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit)),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff: backoff.Config{

@@ -13,17 +13,30 @@ import (
 	"github.com/heraldhq/herald/app"
 )
 
-// startBridge starts a bridge in front of upstream (a gRPC address), shut
-// down at the end of the test.
-func startBridge(t *testing.T, upstream string) *app.Bridge {
-	t.Helper()
-	b, err := app.StartBridge(t.Context(), app.BridgeConfig{
+// testBridgeConfig is a bridge in front of upstream (a gRPC address) on a
+// free loopback port with short intervals.
+func testBridgeConfig(t *testing.T, upstream string) app.BridgeConfig {
+	return app.BridgeConfig{
 		Upstream:          upstream,
 		HTTPAddr:          "127.0.0.1:0",
 		HeartbeatInterval: 200 * time.Millisecond,
 		ShutdownTimeout:   5 * time.Second,
 		Logger:            slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	}
+}
+
+// startBridge starts a bridge in front of upstream (a gRPC address), shut
+// down at the end of the test.
+func startBridge(t *testing.T, upstream string) *app.Bridge {
+	t.Helper()
+	return startBridgeWith(t, testBridgeConfig(t, upstream))
+}
+
+// startBridgeWith starts a bridge with cfg, shut down at the end of the
+// test.
+func startBridgeWith(t *testing.T, cfg app.BridgeConfig) *app.Bridge {
+	t.Helper()
+	b, err := app.StartBridge(t.Context(), cfg)
 	if err != nil {
 		t.Fatalf("StartBridge: %v", err)
 	}

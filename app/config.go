@@ -6,9 +6,11 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge/sse"
 	"github.com/heraldhq/herald/bridge/ws"
 	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/server"
 )
 
@@ -48,6 +50,9 @@ const (
 	DefaultSSERetry = sse.DefaultRetry
 	// DefaultWSReadLimit is the largest frame a WebSocket client may send.
 	DefaultWSReadLimit = ws.DefaultReadLimit
+	// DefaultMaxHeaderBytes bounds the headers of an HTTP request, the
+	// handshakes of Server-Sent Events and WebSocket included.
+	DefaultMaxHeaderBytes = 64 << 10
 )
 
 // HTTP server limits. There is no write timeout: subscribe streams are
@@ -56,8 +61,6 @@ const (
 	// httpReadHeaderTimeout bounds reading a request's headers, so that a
 	// client trickling them cannot hold a connection.
 	httpReadHeaderTimeout = 10 * time.Second
-	// httpMaxHeaderBytes bounds a request's headers.
-	httpMaxHeaderBytes = 64 << 10
 	// httpIdleTimeout closes keep-alive connections idle this long.
 	httpIdleTimeout = 2 * time.Minute
 )
@@ -98,6 +101,19 @@ type Config struct {
 	// Browser holds the settings of the Server-Sent Events and WebSocket
 	// transports.
 	Browser BrowserConfig
+	// Auth says which credentials the node accepts, on every transport.
+	// The zero value configures none: the node is open to everyone and
+	// says so loudly at start.
+	Auth auth.Config
+	// Limits bounds connections, publish and subscribe rates and topics
+	// per connection, on every transport; zero fields take the defaults
+	// of package limits, negative ones turn a limit off.
+	Limits limits.Config
+	// TLS, when set, serves gRPC over TLS and the HTTP port as HTTPS.
+	TLS TLSConfig
+	// MaxHeaderBytes bounds the headers of an HTTP request, the SSE and
+	// WebSocket handshakes included. Default 64 KiB.
+	MaxHeaderBytes int
 	// Logger receives the node's logs. Nil discards them.
 	Logger *slog.Logger
 }
@@ -161,6 +177,7 @@ func DefaultConfig() Config {
 		Keepalive:         server.DefaultKeepalive(),
 		QueueLen:          DefaultQueueLen,
 		ShutdownTimeout:   DefaultShutdownTimeout,
+		MaxHeaderBytes:    DefaultMaxHeaderBytes,
 		Browser: BrowserConfig{
 			CoalesceWindow: DefaultCoalesceWindow,
 			WriteTimeout:   DefaultWriteTimeout,
@@ -183,6 +200,8 @@ func (c Config) withDefaults() (Config, error) {
 		{"MaxMessageSize", int64(c.MaxMessageSize)},
 		{"QueueLen", int64(c.QueueLen)},
 		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
+		{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
 		{"Keepalive.Time", int64(c.Keepalive.Time)},
 		{"Keepalive.Timeout", int64(c.Keepalive.Timeout)},
 		{"Keepalive.MinTime", int64(c.Keepalive.MinTime)},
@@ -219,8 +238,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = d.ShutdownTimeout
 	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = d.MaxHeaderBytes
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if err := c.TLS.check(); err != nil {
+		return c, err
 	}
 	var err error
 	c.Browser, err = c.Browser.withDefaults()

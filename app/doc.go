@@ -4,6 +4,24 @@
 // /herald.js), sharing one set of metrics, served on two listening addresses.
 // The HTTP port speaks HTTP/1.1 and HTTP/2 with prior knowledge (h2c).
 //
+// # Access
+//
+// A node builds one auth.Authenticator (Config.Auth) and one
+// limits.Limiter (Config.Limits) and gives them to the gRPC server and both
+// browser transports, so a client meets the same rules, and the same
+// quotas, whichever transport it picks; the HTTP API reaches the gRPC
+// service with the client's credential and is checked there. Without any
+// credential setting the node is open to everyone and logs a warning
+// saying so at start; with one, it logs which methods are in force and
+// what anonymous clients may subscribe to.
+//
+// With Config.TLS the gRPC port serves TLS and the HTTP port HTTPS, with
+// HTTP/2 negotiated by ALPN (browsers open any number of Server-Sent
+// Events streams over it) and HTTP/1.1; h2c is only offered in plain
+// text. The certificate and key files are reloaded when they change
+// (package internal/tlsfiles). The in-process connection of the gateway
+// stays in plain text: it never leaves the process.
+//
 // Start builds and starts a node and returns once both addresses are
 // listening; Node.Shutdown stops it. Run does both around a context, which is
 // what `herald serve` calls.
@@ -18,7 +36,10 @@
 // A Bridge (StartBridge, RunBridge; `herald bridge`) is the HTTP side alone:
 // the browser transports, the gateway and the page over a remote Herald's
 // gRPC API (bridge.NewRemoteSource), so that browser-facing nodes scale
-// apart from the core.
+// apart from the core. A bridge checks its browsers' credentials itself,
+// and presents its own (BridgeConfig.UpstreamToken) to the upstream for
+// the subscriptions it makes on their behalf; its HTTP API relays each
+// client's credential to the upstream, which decides.
 //
 // # Lifecycle
 //

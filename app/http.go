@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"net"
@@ -31,6 +32,7 @@ type browserSettings struct {
 	heartbeat time.Duration
 	origins   []string
 	cfg       BrowserConfig
+	security  security
 	logger    *slog.Logger
 	metrics   *metrics.Metrics
 }
@@ -44,6 +46,8 @@ func newBrowser(src bridge.Source, s browserSettings) browser {
 			WriteTimeout:      s.cfg.WriteTimeout,
 			CoalesceWindow:    s.cfg.CoalesceWindow,
 			AllowedOrigins:    s.origins,
+			Auth:              s.security.auth,
+			Limits:            s.security.limits,
 			Logger:            s.logger,
 			Metrics:           s.metrics,
 		}),
@@ -53,6 +57,8 @@ func newBrowser(src bridge.Source, s browserSettings) browser {
 			CoalesceWindow:    s.cfg.CoalesceWindow,
 			AllowedOrigins:    s.origins,
 			ReadLimit:         s.cfg.WSReadLimit,
+			Auth:              s.security.auth,
+			Limits:            s.security.limits,
 			Logger:            s.logger,
 			Metrics:           s.metrics,
 		}),
@@ -91,22 +97,38 @@ func (b browser) shutdown(ctx context.Context) error {
 }
 
 // newHTTPServer returns the HTTP server of a node or bridge. It speaks
-// HTTP/1.1 and, on the same plain port, HTTP/2 with prior knowledge (h2c):
-// browsers allow only six HTTP/1.1 connections per host, and HTTP/2 lets
-// proxies and other clients carry many streams on one connection.
-func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+// HTTP/1.1 and HTTP/2: over TLS when tlsConfig is set (browsers negotiate
+// HTTP/2 by ALPN), otherwise in plain text with prior knowledge (h2c).
+// Browsers allow only six HTTP/1.1 connections per host, so Server-Sent
+// Events need HTTP/2 beyond six tabs; and HTTP/2 lets proxies and other
+// clients carry many streams on one connection.
+func newHTTPServer(h http.Handler, tlsConfig *tls.Config, maxHeaderBytes int, log *slog.Logger) *http.Server {
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
-	protocols.SetUnencryptedHTTP2(true)
+	if tlsConfig != nil {
+		protocols.SetHTTP2(true)
+	} else {
+		protocols.SetUnencryptedHTTP2(true)
+	}
 	return &http.Server{
 		Handler:           h,
 		Protocols:         &protocols,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: httpReadHeaderTimeout,
-		MaxHeaderBytes:    httpMaxHeaderBytes,
+		MaxHeaderBytes:    maxHeaderBytes,
 		IdleTimeout:       httpIdleTimeout,
 		ConnState:         clearWriteDeadline,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+}
+
+// serveHTTP runs srv's accept loop on lis, over TLS when srv has a TLS
+// configuration (its certificate comes from GetCertificate).
+func serveHTTP(srv *http.Server, lis net.Listener) error {
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(lis, "", "")
+	}
+	return srv.Serve(lis)
 }
 
 // minUserTimeout is the least time the HTTP port's connections may keep

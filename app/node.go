@@ -60,12 +60,14 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 	n.serve("grpc", func() error { return n.grpcServer.Serve(n.grpcLis) })
 	n.serve("grpc-in-process", func() error { return n.grpcServer.Serve(n.inLis) })
-	n.serve("http", func() error { return n.httpServer.Serve(n.httpLis) })
+	n.serve("http", func() error { return serveHTTP(n.httpServer, n.httpLis) })
 	n.grpcServer.SetServing()
 	n.ready.Store(true)
+	logAccess(ctx, n.log, cfg.Auth, openModeWarning)
 	n.log.LogAttrs(ctx, slog.LevelInfo, "herald node started",
 		slog.String("grpc_addr", n.GRPCAddr().String()),
 		slog.String("http_addr", n.HTTPAddr().String()),
+		slog.Bool("tls", cfg.TLS.Enabled()),
 		slog.Duration("heartbeat_interval", cfg.HeartbeatInterval),
 		slog.Int("history_size", cfg.HistorySize),
 		slog.Duration("history_ttl", cfg.HistoryTTL),
@@ -77,8 +79,11 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 // whatever was made.
 func (n *Node) build(ctx context.Context) error {
 	cfg := n.cfg
+	sec, err := newSecurity(cfg.Auth, cfg.Limits, cfg.TLS, n.log)
+	if err != nil {
+		return err
+	}
 	var lc net.ListenConfig
-	var err error
 	if n.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
 		return fmt.Errorf("app: gRPC address: %w", err)
 	}
@@ -100,6 +105,9 @@ func (n *Node) build(ctx context.Context) error {
 		QueueLen:          cfg.QueueLen,
 		WriteTimeout:      cfg.Browser.WriteTimeout,
 		ShutdownTimeout:   cfg.ShutdownTimeout,
+		Auth:              sec.auth,
+		Limits:            sec.limits,
+		TLS:               grpcTLS(sec.tls),
 		Logger:            n.log.With(slog.String("component", "grpc")),
 		Metrics:           m,
 	})
@@ -127,10 +135,11 @@ func (n *Node) build(ctx context.Context) error {
 		heartbeat: cfg.HeartbeatInterval,
 		origins:   cfg.AllowedOrigins,
 		cfg:       cfg.Browser,
+		security:  sec,
 		logger:    httpLog,
 		metrics:   m,
 	})
-	n.httpServer = newHTTPServer(n.browser.routes(handler, cfg.AllowedOrigins), httpLog)
+	n.httpServer = newHTTPServer(n.browser.routes(handler, cfg.AllowedOrigins), sec.tls, cfg.MaxHeaderBytes, httpLog)
 	return nil
 }
 

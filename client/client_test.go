@@ -1,6 +1,7 @@
 package client_test
 
 import (
+	"path/filepath"
 	"testing"
 
 	"google.golang.org/grpc/codes"
@@ -58,5 +59,16 @@ func TestPublishReturnsStatusErrors(t *testing.T) {
 	_, err := client.New(conn).Publish(t.Context(), "t", []byte("x"))
 	if status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("err = %v, want ResourceExhausted", err)
+	}
+}
+
+func TestTLSCredentials(t *testing.T) {
+	t.Parallel()
+	creds, err := client.TLSCredentials("")
+	if err != nil || creds.Info().SecurityProtocol != "tls" {
+		t.Fatalf("TLSCredentials(\"\") = %v, %v", creds, err)
+	}
+	if _, err := client.TLSCredentials(filepath.Join(t.TempDir(), "missing.pem")); err == nil {
+		t.Fatal("a missing CA file was accepted")
 	}
 }

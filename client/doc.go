@@ -24,11 +24,21 @@
 // # Retries
 //
 // UNAVAILABLE (the server shuts down or cannot be reached),
-// RESOURCE_EXHAUSTED (the subscriber read too slowly), DEADLINE_EXCEEDED,
-// ABORTED, INTERNAL and UNKNOWN (transport failures), a stream the server
-// ended without an error, and a dead stream (ErrDeadStream) are retried. Any
-// other status, such as INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED
-// or UNIMPLEMENTED, ends the subscription: Next returns it.
+// RESOURCE_EXHAUSTED (the subscriber read too slowly, or a rate limit),
+// DEADLINE_EXCEEDED, ABORTED, INTERNAL and UNKNOWN (transport failures), a
+// stream the server ended without an error, and a dead stream
+// (ErrDeadStream) are retried. So is UNAUTHENTICATED ending a stream the
+// server had confirmed: its token expired. Any other status, such as
+// INVALID_ARGUMENT, PERMISSION_DENIED, UNIMPLEMENTED, or UNAUTHENTICATED
+// refusing a new stream, ends the subscription: Next returns it.
+//
+// # Credentials and TLS
+//
+// WithToken presents a token or API key on every call; WithTokenFunc asks a
+// function for one before every call and every subscribe attempt, so that a
+// Subscription whose token expires resumes from its last id with a fresh
+// one. BearerToken gives the same credentials to the generated stubs, and
+// TLSCredentials secures the connection to a server that serves TLS.
 //
 // While the server is unreachable, attempts fail at once with UNAVAILABLE
 // and the Subscription keeps retrying with backoff; when the connection

@@ -55,3 +55,27 @@ func Example() {
 		}
 	}
 }
+
+// A service connects over TLS and presents a token that it renews: each
+// call and each resubscribe asks for the current one, so a subscription
+// resumes without loss when the server ends it at the token's expiry.
+func Example_tokenAndTLS() {
+	creds, err := client.TLSCredentials("/etc/herald/ca.pem") // "" trusts the system's CAs
+	if err != nil {
+		log.Fatal(err)
+	}
+	conn, err := grpc.NewClient("herald.example.com:9090", grpc.WithTransportCredentials(creds))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer conn.Close()
+	c := client.New(conn, client.WithTokenFunc(func(ctx context.Context) (string, error) {
+		return currentToken(ctx) // from your identity service, renewed before it expires
+	}))
+	if _, err := c.Publish(context.Background(), "orders.created", []byte(`{"id":1}`)); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// currentToken stands for the way a service gets its tokens.
+func currentToken(context.Context) (string, error) { return "", nil }

@@ -33,3 +33,13 @@ func retryable(err error) bool {
 	// Canceled (the connection was closed by its owner) and the rest.
 	return false
 }
+
+// retryableAfter reports whether a stream that ended with err is worth
+// resubscribing, given whether the server had confirmed it. Beyond
+// retryable: UNAUTHENTICATED ending a stream that was in place means its
+// token expired (or was revoked), so the next attempt asks for a fresh
+// one. If that is refused too, it is refused before being confirmed, and
+// the subscription ends.
+func retryableAfter(err error, connected bool) bool {
+	return retryable(err) || connected && status.Code(err) == codes.Unauthenticated
+}

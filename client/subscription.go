@@ -130,7 +130,7 @@ func (s *Subscription) run(ctx context.Context) {
 			s.end(ctx)
 			return
 		}
-		if !retryable(err) {
+		if !retryableAfter(err, connected) {
 			s.fail(err)
 			return
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/heraldhq/herald/app"
 )
@@ -10,6 +11,7 @@ import (
 type bridgeFlags struct {
 	cfg       app.BridgeConfig
 	browser   browserFlags
+	access    accessFlags
 	logLevel  string
 	logFormat string
 }
@@ -23,13 +25,25 @@ func newBridgeCommand(f *bridgeFlags) *command {
 has no engine of its own: every subscription is a Subscribe stream to the
 upstream's gRPC API, and ids are the upstream's, so browsers resume across
 bridges. When the upstream goes away, streams end with a going-away notice
-and browsers reconnect. SIGINT or SIGTERM stop it gracefully.`,
+and browsers reconnect. SIGINT or SIGTERM stop it gracefully.
+
+The credential, limit and TLS flags protect the bridge's own clients, as in
+'herald serve'; the HTTP API is relayed with each client's own credential,
+so the upstream decides there. The bridge presents --upstream-token (an API
+key or a long-lived token allowed to subscribe to what browsers may ask
+for) to the upstream for the subscriptions it makes on their behalf.`,
 		"herald bridge --upstream herald-core:9090",
 		"herald bridge --upstream 10.0.0.5:9090 --http-addr :8081 --allowed-origins https://app.example.com",
+		"HERALD_AUTH_HMAC_SECRET=$(cat secret) HERALD_UPSTREAM_TOKEN=$(cat bridge.key) herald bridge --upstream herald-core:9090 --upstream-ca-file ca.pem",
 	)
 	d := app.DefaultConfig()
 	cfg := &f.cfg
 	c.String(&cfg.Upstream, "upstream", "ADDR", defaultServer, "gRPC address of the upstream Herald node (host:port).")
+	c.String(&cfg.UpstreamToken, "upstream-token", "TOKEN", "",
+		"Credential presented to the upstream (authorization: Bearer) for the browsers' subscriptions. Better given as HERALD_UPSTREAM_TOKEN: flags show in ps.")
+	c.Bool(&cfg.UpstreamTLS, "upstream-tls", false, "Connect to the upstream over TLS, trusting the system's certificate authorities.")
+	c.String(&cfg.UpstreamCAFile, "upstream-ca-file", "FILE", "",
+		"Connect to the upstream over TLS, trusting the certificate authorities of this PEM file.")
 	c.String(&cfg.HTTPAddr, "http-addr", "ADDR", d.HTTPAddr, "HTTP listen address (host:port).")
 	c.Duration(&cfg.HeartbeatInterval, "heartbeat-interval", d.HeartbeatInterval, "Idle time after which a browser stream gets a heartbeat.")
 	c.Int(&cfg.MaxMessageSize, "max-message-size", "BYTES", d.MaxMessageSize, "Largest message payload, in bytes; should equal the upstream's.")
@@ -37,6 +51,7 @@ and browsers reconnect. SIGINT or SIGTERM stop it gracefully.`,
 	c.Int(&cfg.QueueLen, "queue-len", "N", d.QueueLen, "Messages a browser may fall behind before it is disconnected as a slow consumer.")
 	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
 	f.browser.define(c, d.Browser)
+	f.access.define(c)
 	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
 	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
 	return c
@@ -57,7 +72,11 @@ func runBridge(ctx context.Context, args []string, e env) int {
 	}
 	cfg := f.cfg
 	cfg.Browser = f.browser.config()
+	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.auth, f.access.limits(), f.access.tls, f.access.maxHeaderBytes
 	cfg.Logger = newLogger(e.stderr, f.logLevel, f.logFormat)
+	if !cfg.Auth.Enabled() {
+		fmt.Fprintln(e.stderr, "herald bridge: "+bridgeOpenModeNotice)
+	}
 	if err := app.RunBridge(ctx, cfg); err != nil {
 		return failure(e, "bridge", err)
 	}

@@ -39,6 +39,8 @@ func lookupCommand(name string) (subcommand, bool) {
 		return runPublish, true
 	case "subscribe":
 		return runSubscribe, true
+	case "token":
+		return runToken, true
 	case "version":
 		return runVersion, true
 	}
@@ -52,6 +54,7 @@ Usage:
   herald bridge --upstream ADDR    serve browsers and HTTP in front of another node
   herald publish [flags] [DATA]    publish one message
   herald subscribe [flags]         print the messages of topics as they arrive
+  herald token [flags]             print a development token signed with an HMAC secret
   herald version                   print the version
   herald help [COMMAND]            show help
 
@@ -63,6 +66,7 @@ Examples:
   herald bridge --upstream herald-core:9090 --http-addr :8081
   herald subscribe --topic 'orders.>'
   herald publish --topic orders.created '{"id":1}'
+  herald publish --server herald:9090 --ca-file ca.pem --token "$TOKEN" --topic news hi
 `
 
 // execute runs the command line args (without the program name) and

@@ -39,13 +39,29 @@ func TestCommandHelpListsEveryFlagWithEnvAndDefault(t *testing.T) {
 			"keepalive-permit-without-stream": "true", "max-connection-idle": "0s",
 			"max-connection-age": "0s", "max-connection-age-grace": "0s",
 			"log-level": "info", "log-format": "text",
+			"auth-hmac-secret": `""`, "auth-public-key": `""`, "auth-jwks-file": `""`,
+			"auth-audience": `""`, "auth-issuer": `""`, "api-keys-file": `""`, "allow-anonymous": "none",
+			"max-connections": "100000", "max-connections-per-ip": "1000", "publish-rate": "1000",
+			"publish-burst": "2000", "subscribe-rate": "10", "subscribe-burst": "50",
+			"max-topics-per-connection": "256", "max-header-bytes": "65536",
+			"tls-cert-file": `""`, "tls-key-file": `""`,
+		}},
+		{"bridge", map[string]string{
+			"upstream": `"localhost:9090"`, "upstream-token": `""`, "upstream-tls": "false",
+			"upstream-ca-file": `""`, "auth-hmac-secret": `""`, "allow-anonymous": "none",
+			"max-connections": "100000", "max-header-bytes": "65536", "tls-cert-file": `""`,
 		}},
 		{"publish", map[string]string{
 			"server": `"localhost:9090"`, "topic": `""`, "content-type": `""`, "event": `""`,
-			"idempotency-key": `""`, "timeout": "10s",
+			"idempotency-key": `""`, "timeout": "10s", "token": `""`, "tls": "false", "ca-file": `""`,
 		}},
 		{"subscribe", map[string]string{
 			"server": `"localhost:9090"`, "topic": "none", "last-event-id": `""`, "format": "text",
+			"token": `""`, "tls": "false", "ca-file": `""`,
+		}},
+		{"token", map[string]string{
+			"secret": `""`, "sub": `""`, "subscribe": "none", "publish": "none", "ttl": "1h",
+			"audience": `""`, "issuer": `""`,
 		}},
 	} {
 		r := run(t, t.Context(), nil, "", tc.cmd, "--help")
@@ -94,6 +110,11 @@ func TestBadFlagValuesExitTwo(t *testing.T) {
 		{[]string{"subscribe"}, nil, "at least one --topic is required"},
 		{[]string{"subscribe", "--topic", "t", "--format", "xml"}, nil, "must be one of text, json"},
 		{[]string{"version", "extra"}, nil, `unexpected argument "extra"`},
+		{[]string{"serve", "--max-connections", "-1"}, nil, "max-connections: must not be negative"},
+		{[]string{"serve", "--publish-burst", "0"}, nil, "publish-burst: must be positive"},
+		{[]string{"serve"}, map[string]string{"HERALD_MAX_HEADER_BYTES": "big"}, "$HERALD_MAX_HEADER_BYTES"},
+		{[]string{"token", "--subscribe", "x"}, nil, "no secret: give --secret or set HERALD_AUTH_HMAC_SECRET"},
+		{[]string{"token", "--secret", "short", "--subscribe", "x"}, nil, "at least 32 are required"},
 	} {
 		r := run(t, t.Context(), tc.vars, "", tc.args...)
 		if r.code != exitUsage || !strings.Contains(r.stderr, tc.want) || !strings.Contains(r.stderr, "--help' for usage") {

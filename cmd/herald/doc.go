@@ -3,6 +3,8 @@
 //	herald [serve] [flags]          run a node (the default command)
 //	herald publish [flags] [DATA]   publish one message
 //	herald subscribe [flags]        print the messages of topics as they arrive
+//	herald bridge [flags]           serve browsers in front of another node
+//	herald token [flags]            print a development token
 //	herald version                  print the version
 //
 // Every flag can also be set by an environment variable named after it:

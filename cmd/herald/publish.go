@@ -15,7 +15,7 @@ import (
 const maxStdinData = 64 << 20
 
 type publishFlags struct {
-	server         string
+	conn           connFlags
 	topic          string
 	contentType    string
 	event          string
@@ -33,7 +33,7 @@ matched an earlier message.`,
 		`echo hello | herald publish --server herald:9090 --topic chat.room1 --content-type text/plain`,
 		`HERALD_SERVER=herald:9090 herald publish --topic jobs --idempotency-key job-42 < job.json`,
 	)
-	c.String(&f.server, "server", "ADDR", defaultServer, "Server's gRPC address (host:port).")
+	f.conn.define(c)
 	c.String(&f.topic, "topic", "TOPIC", "", "Topic to publish to. Required.")
 	c.String(&f.contentType, "content-type", "TYPE", "", "Media type of the payload, such as application/json.")
 	c.String(&f.event, "event", "NAME", "", "Event name that subscribers can dispatch on.")
@@ -68,14 +68,14 @@ func runPublish(ctx context.Context, args []string, e env) int {
 		}
 	}
 
-	conn, err := dial(f.server)
+	conn, err := f.conn.dial()
 	if err != nil {
 		return failure(e, "publish", err)
 	}
 	defer conn.Close()
 	ctx, cancel := context.WithTimeout(ctx, f.timeout)
 	defer cancel()
-	res, err := client.New(conn).Publish(ctx, f.topic, data,
+	res, err := client.New(conn, f.conn.clientOptions()...).Publish(ctx, f.topic, data,
 		client.WithContentType(f.contentType),
 		client.WithEvent(f.event),
 		client.WithIdempotencyKey(f.idempotencyKey))

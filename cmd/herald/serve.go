@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 
@@ -13,6 +14,7 @@ import (
 type serveFlags struct {
 	cfg       app.Config
 	browser   browserFlags
+	access    accessFlags
 	logLevel  string
 	logFormat string
 	// permitPingsWithoutStream is the inverse of
@@ -26,12 +28,17 @@ func newServeCommand(f *serveFlags) *command {
 health and reflection) on --grpc-addr, and on --http-addr the HTTP API (JSON
 gateway, raw publish, /healthz, /readyz, /metrics), Server-Sent Events
 (/v1/sse), WebSocket (/v1/ws) and a demo page (/). The HTTP port speaks
-HTTP/1.1 and HTTP/2 with prior knowledge (h2c). SIGINT or SIGTERM stop it
-gracefully: subscribers are told to reconnect, and the node exits within
---shutdown-timeout. This is the default command.`,
+HTTP/1.1 and HTTP/2 with prior knowledge (h2c); with --tls-cert-file, gRPC
+is served over TLS and the HTTP port as HTTPS with HTTP/2 and HTTP/1.1.
+Without any credential setting (--auth-hmac-secret, --auth-public-key,
+--auth-jwks-file, --api-keys-file) the node is open: anyone may subscribe
+and publish to every topic, which is for local use only (docs/security.md).
+SIGINT or SIGTERM stop it gracefully: subscribers are told to reconnect,
+and the node exits within --shutdown-timeout. This is the default command.`,
 		"herald serve",
 		"herald serve --grpc-addr 127.0.0.1:9090 --http-addr 127.0.0.1:8080 --history-size 10000",
 		"HERALD_HEARTBEAT_INTERVAL=5s HERALD_ALLOWED_ORIGINS=https://app.example.com herald serve --log-format json",
+		"HERALD_AUTH_HMAC_SECRET=$(cat secret) herald serve --allow-anonymous 'public.>' --tls-cert-file cert.pem --tls-key-file key.pem",
 	)
 	d := app.DefaultConfig()
 	k := server.DefaultKeepalive()
@@ -46,6 +53,7 @@ gracefully: subscribers are told to reconnect, and the node exits within
 	c.Int(&cfg.QueueLen, "queue-len", "N", d.QueueLen, "Messages a subscriber may fall behind before it is disconnected as a slow consumer.")
 	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
 	f.browser.define(c, d.Browser)
+	f.access.define(c)
 	c.Duration(&cfg.Keepalive.Time, "keepalive-time", k.Time, "gRPC: ping a connection after this long without traffic from the client.")
 	c.Duration(&cfg.Keepalive.Timeout, "keepalive-timeout", k.Timeout, "gRPC: close a connection whose ping is not answered within this time.")
 	c.Duration(&cfg.Keepalive.MinTime, "keepalive-min-time", k.MinTime, "gRPC: shortest interval between client pings; clients pinging more often are disconnected.")
@@ -63,6 +71,7 @@ gracefully: subscribers are told to reconnect, and the node exits within
 func (f *serveFlags) appConfig(stderr io.Writer) app.Config {
 	cfg := f.cfg
 	cfg.Browser = f.browser.config()
+	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.auth, f.access.limits(), f.access.tls, f.access.maxHeaderBytes
 	cfg.Keepalive.RefusePingsWithoutStream = !f.permitPingsWithoutStream
 	cfg.Logger = newLogger(stderr, f.logLevel, f.logFormat)
 	return cfg
@@ -79,7 +88,11 @@ func runServe(ctx context.Context, args []string, e env) int {
 	if len(rest) > 0 {
 		return usageError(e, "serve", "unexpected argument %q", rest[0])
 	}
-	if err := app.Run(ctx, f.appConfig(e.stderr)); err != nil {
+	cfg := f.appConfig(e.stderr)
+	if !cfg.Auth.Enabled() {
+		fmt.Fprintln(e.stderr, "herald serve: "+openModeNotice)
+	}
+	if err := app.Run(ctx, cfg); err != nil {
 		return failure(e, "serve", err)
 	}
 	return exitOK

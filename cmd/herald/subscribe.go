@@ -15,7 +15,7 @@ import (
 )
 
 type subscribeFlags struct {
-	server      string
+	conn        connFlags
 	topics      []string
 	lastEventID string
 	format      string
@@ -35,7 +35,7 @@ on stderr.`,
 		`herald subscribe --server herald:9090 --topic 'chat.>' --format json`,
 		`herald subscribe --topic jobs --last-event-id mh3k2a9z-42`,
 	)
-	c.String(&f.server, "server", "ADDR", defaultServer, "Server's gRPC address (host:port).")
+	f.conn.define(c)
 	c.List(&f.topics, "topic", "TOPIC", "Topic or pattern (* one token, > the rest) to receive; repeatable or comma-separated. At least one is required.")
 	c.String(&f.lastEventID, "last-event-id", "ID", "", "Start after this message id: first replay what the server retains after it.")
 	c.Enum(&f.format, "format", []string{"text", "json"}, "text", "Output format of messages.")
@@ -57,12 +57,12 @@ func runSubscribe(ctx context.Context, args []string, e env) int {
 		return usageError(e, "subscribe", "unexpected argument %q (topics go in --topic)", rest[0])
 	}
 
-	conn, err := dial(f.server)
+	conn, err := f.conn.dial()
 	if err != nil {
 		return failure(e, "subscribe", err)
 	}
 	defer conn.Close()
-	sub := client.New(conn).Subscribe(ctx, f.topics, client.WithLastEventID(f.lastEventID))
+	sub := client.New(conn, f.conn.clientOptions()...).Subscribe(ctx, f.topics, client.WithLastEventID(f.lastEventID))
 	defer sub.Close()
 
 	marshal := protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true}
@@ -89,7 +89,7 @@ func runSubscribe(ctx context.Context, args []string, e env) int {
 			}
 		case client.KindConnected:
 			fmt.Fprintf(e.stderr, "herald subscribe: subscribed to %s at %s\n",
-				strings.Join(ev.Subscribed.GetTopics(), ", "), f.server)
+				strings.Join(ev.Subscribed.GetTopics(), ", "), f.conn.server)
 		case client.KindReconnecting:
 			fmt.Fprintf(e.stderr, "herald subscribe: stream lost (%v); reconnecting in %v (attempt %d)\n",
 				describe(ev.Err), ev.Delay.Round(1e6), ev.Attempt)
