@@ -21,10 +21,23 @@
 // client connection to Herald's own service, so they behave exactly as the
 // gRPC API does. Every call made to the service, from these routes and from
 // the raw publish route alike, carries the outgoing metadata
-// "x-herald-transport: gateway"; HTTP headers that would map to metadata in
-// the reserved "x-herald-" namespace are dropped. The Authorization header is
-// passed on as "authorization" metadata, and the other standard HTTP headers
-// as "grpcgateway-<name>", as grpc-gateway does.
+// "x-herald-transport: gateway" and "x-herald-client-addr: <host:port>",
+// the HTTP client's address, by which the service applies its per-address
+// limits (it believes that metadata on its in-process listener only); HTTP
+// headers that would map to metadata in the reserved "x-herald-" namespace
+// are dropped, so a client cannot name another transport or address. The
+// Authorization header is passed on as "authorization" metadata, and the
+// other standard HTTP headers as "grpcgateway-<name>", as grpc-gateway does.
+//
+// # Credentials
+//
+// The service authenticates every call (see package server): a token or
+// API key travels as "Authorization: Bearer …". On GET /v1/subscribe only,
+// a browser may instead send the herald_token cookie, used when there is
+// no Authorization header. The publish routes never accept the cookie:
+// browsers send cookies with cross-site requests, so a cookie that allowed
+// publishing would let any web page publish as its holder (cross-site
+// request forgery). A publish with only the cookie is 401.
 //
 // # JSON
 //
@@ -60,8 +73,10 @@
 // accepting it, the response carries the mapped HTTP status and the same
 // {"error":{…}} line as its body. A slow reader's stream ends with code 8
 // (RESOURCE_EXHAUSTED); a server shutting down ends it with code 14
-// (UNAVAILABLE). Either way the client reconnects with the id of the last
-// message it received.
+// (UNAVAILABLE); a stream whose token expires ends with code 16
+// (UNAUTHENTICATED), "token expired: reconnect with a fresh token and
+// resume from the last event id". Either way the client reconnects with
+// the id of the last message it received.
 //
 // The resume position is the last_event_id (or lastEventId) query
 // parameter; when neither is present, the Last-Event-ID request header is
@@ -89,8 +104,18 @@
 // # Errors
 //
 // Every error has grpc-gateway's shape
-// {"code":<gRPC code number>,"message":"…","details":[]} (subscribe streams
-// wrap it in {"error":…}, see above). The HTTP status comes from one table,
+// {"code":<gRPC code number>,"message":"…","details":[…]} (subscribe streams
+// wrap it in {"error":…}, see above). details is empty, except on the
+// service's refusals for who is asking or how much, where it holds a
+// google.rpc.ErrorInfo naming the reason ({"@type":
+// "type.googleapis.com/google.rpc.ErrorInfo", "reason": "TOKEN_EXPIRED",
+// "domain": "herald", "metadata": {}}) and, where waiting helps, a
+// google.rpc.RetryInfo ({"@type": "type.googleapis.com/google.rpc.RetryInfo",
+// "retry_delay": "0.900s"}).
+// A 401 carries "WWW-Authenticate: Bearer" (RFC 6750), with
+// error="invalid_token" when the credential presented is invalid or
+// expired; a 429 with a retry delay carries Retry-After, in whole seconds
+// rounded up. The HTTP status comes from one table,
 // runtime.HTTPStatusFromCode: INVALID_ARGUMENT 400, UNAUTHENTICATED 401,
 // PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409,
 // RESOURCE_EXHAUSTED 429, CANCELLED 499, INTERNAL and UNKNOWN 500,

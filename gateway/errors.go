@@ -61,13 +61,37 @@ func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runt
 			"method", r.Method, "path", r.URL.Path,
 			"code", codeOf(err).String(), "by_service", byService, "err", err)
 	}
-	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, &refusalWriter{ResponseWriter: w, err: err}, r, err)
 }
 
+// refusalWriter is the ResponseWriter of an error answer: it sets the
+// refusal's headers (refusalHeaders) as the status line goes out, over the
+// WWW-Authenticate header that grpc-gateway sets to the status message,
+// which is no RFC 6750 challenge.
+type refusalWriter struct {
+	http.ResponseWriter
+	err error
+}
+
+// WriteHeader sets the refusal's headers and sends the status line.
+func (w *refusalWriter) WriteHeader(code int) {
+	refusalHeaders(w.Header(), w.err)
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap gives http.ResponseController the underlying writer.
+func (w *refusalWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // streamError turns the error that ends a subscribe stream into the status
-// of its last line.
+// of its last line. A stream the service refuses before accepting it gets
+// that status's HTTP status next, so the refusal's headers are set here; on
+// a stream that has begun they no longer change the response.
 func (g *gateway) streamError(ctx context.Context, err error) *status.Status {
-	return status.Convert(g.sanitize(ctx, err))
+	err = g.sanitize(ctx, err)
+	if c, ok := ctx.Value(callKey{}).(*apiCall); ok && c.header != nil {
+		refusalHeaders(c.header, err)
+	}
+	return status.Convert(err)
 }
 
 // sanitize returns err as a gRPC status error fit for a client: the calls

@@ -119,7 +119,7 @@ func (g *gateway) routes(allowedOrigins []string) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/v1/publish", v1(g.limitBody(g.mux, g.maxPublishBody), http.MethodPost))
-	mux.Handle("/v1/subscribe", v1(g.subscribeQuery(streamWriter(g.mux)), http.MethodGet))
+	mux.Handle("/v1/subscribe", v1(cookieCredential(g.subscribeQuery(streamWriter(g.mux))), http.MethodGet))
 	mux.Handle("/v1/topics/{topic}", v1(http.HandlerFunc(g.publishRaw), http.MethodPost))
 	mux.Handle("/v1/", cors(http.HandlerFunc(g.notFound))) // so that browsers can read the 404
 	mux.Handle("/healthz", g.methods(http.HandlerFunc(g.healthz), http.MethodGet, http.MethodHead))
@@ -159,7 +159,7 @@ func (g *gateway) notFound(w http.ResponseWriter, r *http.Request) {
 // reached (see reachedService).
 func (g *gateway) api(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, cancel := context.WithCancel(context.WithValue(r.Context(), callKey{}, new(apiCall)))
+		ctx, cancel := context.WithCancel(context.WithValue(r.Context(), callKey{}, &apiCall{header: w.Header()}))
 		defer cancel()
 		stop := context.AfterFunc(g.ctx, cancel)
 		defer stop()

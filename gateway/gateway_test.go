@@ -26,6 +26,7 @@ import (
 	"github.com/heraldhq/herald/gateway"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/metrics"
+	"github.com/heraldhq/herald/server"
 )
 
 func TestMain(m *testing.M) {
@@ -92,7 +93,8 @@ func (f *fakeService) Subscribe(req *heraldv1.SubscribeRequest, stream heraldv1.
 	return nil
 }
 
-// fixture is a gateway in front of a fake service, served over real HTTP.
+// fixture is a gateway in front of a fake service (or Herald's own, then
+// svc is nil), served over real HTTP.
 type fixture struct {
 	svc     *fakeService
 	handler http.Handler
@@ -117,6 +119,19 @@ func newFixture(t testing.TB, svc *fakeService, cfg gateway.Config) *fixture {
 		defer close(served)
 		_ = gs.Serve(lis)
 	}()
+	f := startGateway(t, lis, cfg, func() {
+		gs.Stop()
+		<-served
+	})
+	f.svc = svc
+	return f
+}
+
+// startGateway starts the gateway on a loopback HTTP server in front of the
+// gRPC server listening on lis. When the test ends it stops the gateway,
+// then calls stop, which must stop the gRPC server and wait for it.
+func startGateway(t testing.TB, lis *bufconn.Listener, cfg gateway.Config, stop func()) *fixture {
+	t.Helper()
 	conn, err := grpc.NewClient("passthrough:///bufnet",
 		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) { return lis.DialContext(ctx) }),
 		grpc.WithTransportCredentials(insecure.NewCredentials()))
@@ -144,13 +159,12 @@ func newFixture(t testing.TB, svc *fakeService, cfg gateway.Config) *fixture {
 		if err := conn.Close(); err != nil {
 			t.Errorf("closing the gRPC connection: %v", err)
 		}
-		gs.Stop()
-		<-served
+		stop()
 		if s := serverLog.String(); s != "" {
 			t.Errorf("net/http logged: %s", s)
 		}
 	})
-	return &fixture{svc: svc, handler: h, url: srv.URL, client: srv.Client(), metrics: cfg.Metrics, shutdown: cancel, serverLog: serverLog}
+	return &fixture{handler: h, url: srv.URL, client: srv.Client(), metrics: cfg.Metrics, shutdown: cancel, serverLog: serverLog}
 }
 
 // do sends a request and returns the response with its body read.
@@ -207,13 +221,7 @@ func decodeObject(t *testing.T, body []byte) map[string]any {
 // and {"code","message","details":[]}.
 func wantError(t *testing.T, resp *http.Response, body []byte, status, code int) map[string]any {
 	t.Helper()
-	if resp.StatusCode != status {
-		t.Errorf("status = %d, want %d (body %s)", resp.StatusCode, status, body)
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
-		t.Errorf("Content-Type = %q, want application/json", ct)
-	}
-	v := decodeObject(t, body)
+	v := errorObject(t, resp, body, status)
 	if got, ok := v["code"].(float64); !ok || int(got) != code {
 		t.Errorf("code = %v, want %d (body %s)", v["code"], code, body)
 	}
@@ -226,12 +234,33 @@ func wantError(t *testing.T, resp *http.Response, body []byte, status, code int)
 	return v
 }
 
+// errorObject checks an error answer's status and JSON content type and
+// returns its body as an object.
+func errorObject(t *testing.T, resp *http.Response, body []byte, status int) map[string]any {
+	t.Helper()
+	if resp.StatusCode != status {
+		t.Errorf("status = %d, want %d (body %s)", resp.StatusCode, status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type = %q, want application/json", ct)
+	}
+	return decodeObject(t, body)
+}
+
 // wantTransportMetadata checks that a call reached the service marked as
-// coming through the gateway, and only so.
+// coming through the gateway, and only so, on behalf of a client on the
+// loopback address.
 func wantTransportMetadata(t *testing.T, md metadata.MD) {
 	t.Helper()
-	if got := md.Get("x-herald-transport"); len(got) != 1 || got[0] != metrics.TransportGateway {
-		t.Errorf("x-herald-transport metadata = %q, want [%q]", got, metrics.TransportGateway)
+	if got := md.Get(server.TransportHeader); len(got) != 1 || got[0] != metrics.TransportGateway {
+		t.Errorf("%s metadata = %q, want [%q]", server.TransportHeader, got, metrics.TransportGateway)
+	}
+	got := md.Get(server.ClientAddrHeader)
+	if len(got) != 1 {
+		t.Fatalf("%s metadata = %q, want the client's address", server.ClientAddrHeader, got)
+	}
+	if host, _, err := net.SplitHostPort(got[0]); err != nil || host != "127.0.0.1" {
+		t.Errorf("%s metadata = %q, want 127.0.0.1:<port>", server.ClientAddrHeader, got[0])
 	}
 }
 

@@ -11,13 +11,18 @@ import (
 
 // WriteError answers a request with err in the error shape of every Herald
 // HTTP route, {"code":<gRPC code>,"message":"…","details":[]}, and the HTTP
-// status the gateway maps the code to (400 invalid argument, 429 resource
-// exhausted, 503 unavailable, …), or the explicit status of a
-// *runtime.HTTPStatusError (403 for a refused origin, 405 for a method).
-// An err that is no gRPC status is answered 500 INTERNAL with a generic
-// message: log it before. It is for handlers mounted beside the gateway,
-// such as the browser transports, before their response has started.
+// status the gateway maps the code to (400 invalid argument, 401
+// unauthenticated, 403 permission denied, 429 resource exhausted, 503
+// unavailable, …), or the explicit status of a *runtime.HTTPStatusError
+// (403 for a refused origin, 405 for a method). A refusal (a
+// *refusal.Error, or a status from the service) gets its headers as on the
+// gateway's own routes: WWW-Authenticate on 401, Retry-After on 429 with a
+// retry delay. An err that is no gRPC status is answered 500 INTERNAL with
+// a generic message: log it before. It is for handlers mounted beside the
+// gateway, such as the browser transports, before their response has
+// started.
 func WriteError(w http.ResponseWriter, err error) {
+	refusalHeaders(w.Header(), err)
 	httpStatus := 0
 	var hse *runtime.HTTPStatusError
 	if errors.As(err, &hse) {

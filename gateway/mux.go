@@ -14,17 +14,13 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/heraldhq/herald/metrics"
+	"github.com/heraldhq/herald/server"
 )
 
-// Metadata the gateway sets on every call to the service.
-const (
-	// transportKey names the transport a call arrived on; the service labels
-	// its metrics with the value.
-	transportKey = "x-herald-transport"
-	// reservedPrefix is the metadata namespace only Herald itself sets:
-	// HTTP headers that would map into it are dropped.
-	reservedPrefix = "x-herald-"
-)
+// reservedPrefix is the metadata namespace only Herald itself sets: HTTP
+// headers that would map into it are dropped. The gateway sets
+// server.TransportHeader and server.ClientAddrHeader in it.
+const reservedPrefix = "x-herald-"
 
 // newMarshaler returns the JSON marshaler of every gateway response: proto
 // field names, every field present, unknown input fields refused.
@@ -46,7 +42,7 @@ func (g *gateway) newServeMux() *runtime.ServeMux {
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, g.marshaler),
 		runtime.WithErrorHandler(g.handleError),
 		runtime.WithStreamErrorHandler(g.streamError),
-		runtime.WithMetadata(transportMetadata),
+		runtime.WithMetadata(callMetadata),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		runtime.WithOutgoingHeaderMatcher(outgoingHeader),
 		runtime.WithForwardResponseOption(g.flushStreamHeaders),
@@ -57,9 +53,15 @@ func (g *gateway) newServeMux() *runtime.ServeMux {
 	)
 }
 
-// transportMetadata marks every call as arriving through the gateway.
-func transportMetadata(context.Context, *http.Request) metadata.MD {
-	return metadata.Pairs(transportKey, metrics.TransportGateway)
+// callMetadata marks every call as arriving through the gateway and names
+// the HTTP client it acts for by its address (host:port), by which the
+// service applies its per-address limits. The service believes that
+// address only on the in-process connection.
+func callMetadata(_ context.Context, r *http.Request) metadata.MD {
+	return metadata.Pairs(
+		server.TransportHeader, metrics.TransportGateway,
+		server.ClientAddrHeader, r.RemoteAddr,
+	)
 }
 
 // incomingHeader maps request headers to metadata as grpc-gateway does by
@@ -116,6 +118,10 @@ func (g *gateway) flushStreamHeaders(ctx context.Context, w http.ResponseWriter,
 // apiCall records what happened to one API request.
 type apiCall struct {
 	reached atomic.Bool // a call to the service was started
+	// header is the response's header, for the refusal headers of a
+	// subscribe stream's error (see streamError). It is used by the
+	// request's goroutine only.
+	header http.Header
 }
 
 // callKey is the context key of a request's *apiCall.

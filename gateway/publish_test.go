@@ -75,10 +75,11 @@ func TestPublishJSON(t *testing.T) {
 	f := newFixture(t, svc, gateway.Config{})
 	body := `{"topic":"news","data":"aGVsbG8=","content_type":"text/plain","event":"greet","idempotencyKey":"k1"}`
 	resp, got := f.do(t, f.request(t, http.MethodPost, "/v1/publish", strings.NewReader(body), map[string]string{
-		"Content-Type":                      "application/json",
-		"Authorization":                     "Bearer t0ken",
-		"Grpc-Metadata-X-Herald-Transport":  "grpc", // must not pass for another transport
-		"Grpc-Metadata-X-Herald-Subscriber": "me",
+		"Content-Type":                       "application/json",
+		"Authorization":                      "Bearer t0ken",
+		"Grpc-Metadata-X-Herald-Transport":   "grpc", // must not pass for another transport
+		"Grpc-Metadata-X-Herald-Subscriber":  "me",
+		"Grpc-Metadata-X-Herald-Client-Addr": "203.0.113.7:1", // must not pass for another client
 	}))
 	wantPublishResponse(t, resp, got)
 	if h := resp.Header.Get("Grpc-Metadata-X-Request-Id"); h != "r1" {

@@ -8,14 +8,19 @@ import (
 
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/limits"
 )
 
-// benchConfig keeps heartbeats out of the way and queues large enough for
-// any b.N, so the benchmarks measure delivery, not overflow.
+// benchConfig keeps heartbeats out of the way, queues large enough for any
+// b.N and the limits off, so the benchmarks measure delivery, not overflow
+// or refusals.
 var benchConfig = Config{
 	HeartbeatInterval: time.Hour,
 	QueueLen:          1 << 22,
 	QueueBytes:        1 << 30,
+	Limits: limits.New(limits.Config{
+		MaxConnections: -1, MaxConnectionsPerIP: -1, PublishRate: -1, SubscribeRate: -1,
+	}),
 }
 
 // BenchmarkPublishReceive measures one message's round trip over loopback

@@ -107,5 +107,12 @@ func (c Config) withDefaults() Config {
 	if c.Metrics == nil {
 		c.Metrics = metrics.New()
 	}
+	if c.Auth == nil {
+		// An empty auth.Config is open and cannot fail.
+		c.Auth, _ = auth.New(auth.Config{})
+	}
+	if c.Limits == nil {
+		c.Limits = limits.New(limits.Config{})
+	}
 	return c
 }

@@ -5,12 +5,71 @@
 //
 // # Publish
 //
-// Publish validates the request (topic, payload size, content type, event
-// name, idempotency key), hands the message to the engine and returns its
-// id. Refusals are INVALID_ARGUMENT, or RESOURCE_EXHAUSTED for a payload
-// over Config.MaxMessageSize, each with a message that names the field.
-// Engine and context errors are mapped to statuses in one place
-// (errors.go); internal error text is logged, never sent.
+// Publish authenticates the caller, validates the request (topic, payload
+// size, content type, event name, idempotency key), checks the caller's
+// permission and publish rate (see Access), hands the message to the
+// engine and returns its id. Validation refusals are INVALID_ARGUMENT, or
+// RESOURCE_EXHAUSTED for a payload over Config.MaxMessageSize, each with a
+// message that names the field. Engine and context errors are mapped to
+// statuses in one place (errors.go); internal error text is logged, never
+// sent.
+//
+// # Access
+//
+// Config.Auth (nil: open, everyone may do everything) verifies the
+// credential of the "authorization: Bearer …" metadata of each call, a JWT
+// or an API key, and decides which topics its holder may publish and
+// subscribe to; Config.Limits (nil: the defaults of package limits) bounds
+// how much a client may do. Authentication comes first: a client without
+// a valid credential learns nothing but UNAUTHENTICATED. Then, in order:
+//
+//   - Publish: validation, permission for the topic (PERMISSION_DENIED, or
+//     UNAUTHENTICATED for an anonymous client), and the publish rate of the
+//     token's subject or API key, or of the client's IP address for an
+//     anonymous client (RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
+//     delay).
+//   - Subscribe: a credential already past its exp is refused; then
+//     validation, permission for every pattern (a pattern is allowed when
+//     one of the holder's patterns covers every topic it matches), the
+//     topics limit, the subscribe rate of the client's connection
+//     (address and port), and a connection slot for the client's IP
+//     address, held until the stream ends. Nothing is subscribed before
+//     all of them pass.
+//
+// A stream opened with a credential that expires ends at its exp with
+// UNAUTHENTICATED, reason token_expired, "token expired: reconnect with a
+// fresh token and resume from the last event id", through the same abort
+// path as shutdown: the status follows the frames already queued, and the
+// client resumes from the id of the last message it received.
+//
+// Every refusal carries a google.rpc.ErrorInfo detail of domain "herald"
+// naming its reason (package refusal) in upper case: UNAUTHENTICATED,
+// INVALID_TOKEN, TOKEN_EXPIRED, PERMISSION_DENIED, RATE_LIMITED,
+// TOO_MANY_CONNECTIONS, TOO_MANY_TOPICS; the HTTP gateway builds its
+// WWW-Authenticate header from it. Refusals are counted in
+// herald_requests_refused_total under the reason in lower case.
+//
+// A relay, the API key of a bridge node, is held to its permissions and
+// the topics limit only: its streams carry many browsers' subscriptions,
+// and the bridge applies the subscribe rate and connection limits to each
+// of its own clients.
+//
+// The client's address is the peer address, except on the in-process
+// listener (grpc's bufconn), where the HTTP gateway names its own client
+// in the metadata ClientAddrHeader. That metadata is believed on the
+// in-process listener only: a client that connects over the network
+// cannot claim another address.
+//
+// The health service and server reflection are open to everyone: load
+// balancers probe health without credentials, and grpcurl lists the API
+// through reflection.
+//
+// # TLS
+//
+// With Config.TLS the server speaks TLS on every connection except those
+// of the in-process listener, which never leave the process and stay in
+// plain text (tls.go). A client that speaks plain text to the TLS port
+// fails its handshake.
 //
 // # Subscribe streams
 //

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/engine"
 )
 
@@ -19,6 +20,9 @@ var (
 	// errWriteStalled ends a stream whose send stayed blocked for longer
 	// than the write timeout because the client stopped reading.
 	errWriteStalled = errors.New("server: send blocked longer than the write timeout")
+	// errTokenExpired ends a stream when the credential it was opened
+	// with expires.
+	errTokenExpired = errors.New("server: the stream's credential expired")
 )
 
 // Messages of the statuses clients see. They say what happened and what to
@@ -64,19 +68,22 @@ func errorStatus(ctx context.Context, log *slog.Logger, method string, err error
 }
 
 // causeStatus is the status of a stream that the server ends early with
-// cause (errShuttingDown or errWriteStalled), or nil for any other cause.
+// cause (errShuttingDown, errWriteStalled or errTokenExpired), or nil for
+// any other cause.
 func causeStatus(cause error) *status.Status {
 	switch {
 	case errors.Is(cause, errShuttingDown):
 		return status.New(codes.Unavailable, msgShuttingDown)
 	case errors.Is(cause, errWriteStalled):
 		return status.New(codes.ResourceExhausted, msgWriteStalled)
+	case errors.Is(cause, errTokenExpired):
+		return status.Convert(auth.ExpiredError())
 	}
 	return nil
 }
 
 // streamEndStatus is the status of a stream whose context ended: the
-// server's own causes (shutdown, a stalled send) map to their statuses, a
+// server's own causes (shutdown, a stalled send, an expired credential) map to their statuses, a
 // client that went away or a deadline that expired to CANCELED or
 // DEADLINE_EXCEEDED.
 func streamEndStatus(ctx context.Context) error {

@@ -51,6 +51,12 @@ const serviceName = "herald.v1.PubSubService"
 // New returns a Server that serves eng. The Server does not own eng: close
 // the engine after Shutdown. Health starts NOT_SERVING; call SetServing
 // once the process is ready.
+//
+// Config.Auth and Config.Limits apply to the PubSubService only. The
+// health service and server reflection stay open to everyone, without a
+// credential and outside the limits: load balancers probe health without
+// tokens, and `grpcurl list` needs reflection to discover the API. Neither
+// reveals a message or a topic.
 func New(eng engine.Engine, cfg Config) *Server {
 	cfg = cfg.withDefaults()
 	s := &Server{
@@ -83,6 +89,9 @@ func New(eng engine.Engine, cfg Config) *Server {
 		grpc.WaitForHandlers(true),
 	}
 	opts = append(opts, cfg.Keepalive.serverOptions()...)
+	if cfg.TLS != nil {
+		opts = append(opts, grpc.Creds(newServerCreds(cfg.TLS)))
+	}
 	s.grpc = grpc.NewServer(opts...)
 
 	heraldv1.RegisterPubSubServiceServer(s.grpc, s.service)

@@ -90,10 +90,16 @@ func TestHealth(t *testing.T) {
 	srv.SetServing() // no effect any more, and no panic
 }
 
+// Reflection and health answer clients without a credential even when the
+// Herald API requires one: grpcurl and load balancers have none.
 func TestReflection(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, Config{}, memory.Options{})
+	e := newEnv(t, Config{Auth: strictAuth(t)}, memory.Options{})
 	ctx := testContext(t)
+	res, err := healthgrpc.NewHealthClient(e.conn(t)).Check(ctx, &healthgrpc.HealthCheckRequest{Service: serviceName})
+	if err != nil || res.GetStatus() != healthgrpc.HealthCheckResponse_SERVING {
+		t.Errorf("health check without a credential: %v, %v; want SERVING", res, err)
+	}
 	rc := reflectionpb.NewServerReflectionClient(e.conn(t))
 	st, err := rc.ServerReflectionInfo(ctx)
 	if err != nil {
@@ -104,12 +110,12 @@ func TestReflection(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	res, err := st.Recv()
+	list, err := st.Recv()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, s := range res.GetListServicesResponse().GetService() {
+	for _, s := range list.GetListServicesResponse().GetService() {
 		names = append(names, s.GetName())
 	}
 	for _, want := range []string{serviceName, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection"} {

@@ -12,8 +12,10 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/engine"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -25,25 +27,48 @@ const maxKeptBatch = 1024
 // frame, then history-gap notices and messages as the engine delivers
 // them, with heartbeats on an idle stream. The handler's goroutine is the
 // stream's only writer.
+//
+// Before anything is subscribed, the caller is authenticated (first, so
+// that a client without a valid credential learns nothing but that), the
+// request validated, and the caller must be allowed every pattern, within
+// the topic and subscribe rate limits, and get a connection slot for its
+// address, held until the stream ends. A stream opened with a credential
+// that expires ends then with UNAUTHENTICATED (token_expired); the client
+// resumes from its last id with a fresh token.
 func (s *service) Subscribe(req *heraldv1.SubscribeRequest, stream grpc.ServerStreamingServer[heraldv1.SubscribeResponse]) error {
 	ctx := stream.Context()
 	m := s.srv.transport(ctx)
+	id, err := s.srv.authenticate(ctx)
+	if err != nil {
+		return refuse(m, err)
+	}
+	if id.Expired(time.Now()) {
+		return refuse(m, auth.ExpiredError())
+	}
 	sub, r := parseSubscribe(req)
 	if r != nil {
 		m.Refuse(r.reason)
 		return r.err
 	}
+	release, err := s.srv.admitSubscribe(id, sub, clientAddr(ctx))
+	if err != nil {
+		return refuse(m, err)
+	}
+	defer release()
 
 	if s.srv.stopping.Err() != nil {
 		return status.Error(codes.Unavailable, msgShuttingDown)
 	}
-	// The stream ends early for two reasons of the server's own: shutdown
-	// and a send stalled past the write timeout.
+	// The stream ends early for three reasons of the server's own:
+	// shutdown, a send stalled past the write timeout and the expiry of
+	// its credential.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ab := newAborter(stream.Context(), cancel)
 	stopOnShutdown := context.AfterFunc(s.srv.stopping, func() { ab.abort(errShuttingDown) })
 	defer stopOnShutdown()
+	stopOnExpiry := expireAt(id.Expires, ab.abort)
+	defer stopOnExpiry()
 
 	cfg := &s.srv.cfg
 	es, err := s.srv.eng.Subscribe(ctx, engine.SubscribeRequest{
@@ -59,7 +84,7 @@ func (s *service) Subscribe(req *heraldv1.SubscribeRequest, stream grpc.ServerSt
 			"last_event_id %s is ahead of the stream: no message with that id has been published",
 			quoteID(req.GetLastEventId()))
 	case err != nil && ctx.Err() != nil:
-		return streamEndStatus(ctx)
+		return endedStatus(ctx, m)
 	case err != nil:
 		return errorStatus(ctx, s.srv.log, heraldv1.PubSubService_Subscribe_FullMethodName, err)
 	}
@@ -214,11 +239,19 @@ func (w *streamWriter) sendError(err error) error {
 }
 
 // ended is the final status of a stream whose context ended.
-func (w *streamWriter) ended() error {
-	if errors.Is(context.Cause(w.ctx), errWriteStalled) {
-		w.m.SlowConsumers.Inc()
+func (w *streamWriter) ended() error { return endedStatus(w.ctx, w.m) }
+
+// endedStatus is the final status of a stream whose context ctx ended,
+// counted in m: a stalled send as a slow consumer, an expired credential
+// as a refusal.
+func endedStatus(ctx context.Context, m *metrics.Transport) error {
+	switch cause := context.Cause(ctx); {
+	case errors.Is(cause, errWriteStalled):
+		m.SlowConsumers.Inc()
+	case errors.Is(cause, errTokenExpired):
+		m.Refuse(refusal.TokenExpired)
 	}
-	return streamEndStatus(w.ctx)
+	return streamEndStatus(ctx)
 }
 
 // gapFrame is the Subscribe frame of a history gap.

@@ -23,15 +23,17 @@ const (
 	MaxFieldLen = 255
 )
 
-// refusal is a request refused before it reached the engine: the status
-// the client sees and the reason label counted in the metrics.
-type refusal struct {
+// rejection is a malformed request refused before it reached the engine:
+// the status the client sees and the reason label counted in the metrics.
+// Refusals for who is asking or how much are *refusal.Error values instead
+// (access.go).
+type rejection struct {
 	err    error
 	reason string
 }
 
-func invalidf(format string, args ...any) *refusal {
-	return &refusal{err: status.Errorf(codes.InvalidArgument, format, args...), reason: reasonInvalid}
+func invalidf(format string, args ...any) *rejection {
+	return &rejection{err: status.Errorf(codes.InvalidArgument, format, args...), reason: reasonInvalid}
 }
 
 // topicMessage is the text of a topic package error without its
@@ -41,12 +43,12 @@ func topicMessage(err error) string { return subreq.TopicMessage(err) }
 // validatePublish checks a publish request against the limits of the
 // contract: a concrete topic, a payload within maxSize, and content type,
 // event name and idempotency key that are safe to carry on every transport.
-func validatePublish(req *heraldv1.PublishRequest, maxSize int) *refusal {
+func validatePublish(req *heraldv1.PublishRequest, maxSize int) *rejection {
 	if err := topic.Validate(req.GetTopic()); err != nil {
 		return invalidf("%s", topicMessage(err))
 	}
 	if n := len(req.GetData()); n > maxSize {
-		return &refusal{
+		return &rejection{
 			err:    status.Errorf(codes.ResourceExhausted, "message is %d bytes; the limit is %d", n, maxSize),
 			reason: reasonTooLarge,
 		}
@@ -62,7 +64,7 @@ func validatePublish(req *heraldv1.PublishRequest, maxSize int) *refusal {
 
 // checkContentType allows any text without control characters; the value
 // travels as a header on the HTTP transports.
-func checkContentType(ct string) *refusal {
+func checkContentType(ct string) *rejection {
 	if len(ct) > MaxFieldLen {
 		return invalidf("content_type is %d bytes; the limit is %d", len(ct), MaxFieldLen)
 	}
@@ -79,7 +81,7 @@ func checkContentType(ct string) *refusal {
 
 // checkEvent allows a conservative token alphabet: the event name becomes
 // the SSE "event:" field, where a CR or LF would inject fields.
-func checkEvent(ev string) *refusal {
+func checkEvent(ev string) *rejection {
 	if len(ev) > MaxFieldLen {
 		return invalidf("event is %d bytes; the limit is %d", len(ev), MaxFieldLen)
 	}
@@ -109,7 +111,7 @@ func eventByte(c byte) bool {
 }
 
 // checkIdempotencyKey allows printable ASCII, space included.
-func checkIdempotencyKey(key string) *refusal {
+func checkIdempotencyKey(key string) *rejection {
 	if len(key) > MaxFieldLen {
 		return invalidf("idempotency_key is %d bytes; the limit is %d", len(key), MaxFieldLen)
 	}
@@ -131,10 +133,10 @@ type subscription struct {
 // parseSubscribe validates a Subscribe request with the rules every
 // transport shares (package subreq): one to MaxTopics valid topics or
 // patterns, de-duplicated, and a well-formed last_event_id.
-func parseSubscribe(req *heraldv1.SubscribeRequest) (subscription, *refusal) {
+func parseSubscribe(req *heraldv1.SubscribeRequest) (subscription, *rejection) {
 	sub, err := subreq.Parse(req.GetTopics(), req.GetLastEventId())
 	if err != nil {
-		return subscription{}, &refusal{err: err, reason: reasonInvalid}
+		return subscription{}, &rejection{err: err, reason: reasonInvalid}
 	}
 	return subscription{patterns: sub.Patterns, names: sub.Names, after: sub.After}, nil
 }
