@@ -15,6 +15,7 @@ import (
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -60,7 +61,12 @@ func benchFanout(b *testing.B, coalesce time.Duration, inflight int, interval ti
 	eng := memory.New(memory.Options{QueueLen: 1 << 16})
 	defer eng.Close()
 	m := metrics.New()
-	h := New(bridge.NewLocalSource(eng, bridge.LocalConfig{}), Config{CoalesceWindow: coalesce, Metrics: m})
+	h := New(bridge.NewLocalSource(eng, bridge.LocalConfig{}), Config{
+		CoalesceWindow: coalesce,
+		Metrics:        m,
+		// The benchmark's clients all come from one address.
+		Limits: limits.New(limits.Config{MaxConnections: -1, MaxConnectionsPerIP: -1}),
+	})
 	var writes atomic.Int64
 	base, _ := serve(b, h, http1, func(l net.Listener) net.Listener { return countingListener{Listener: l, writes: &writes} })
 	defer func() { _ = h.Shutdown(context.Background()) }()

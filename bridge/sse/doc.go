@@ -8,6 +8,17 @@
 // streams: its frame (raw payload or JSON envelope) is cached on the shared
 // *engine.Message.
 //
+// # Access
+//
+// A stream is opened for an identity: the credential of the request (an
+// Authorization header, the herald_token cookie or the access_token query
+// parameter) verified by Config.Auth, whose subscribe claims must cover
+// every topic. The limits of Config.Limits bound the topics, the
+// subscribe rate of a client connection and the streams per client
+// address; a stream holds its connection slot until it ends. A refusal is
+// an HTTP error before anything is streamed. A credential that expires
+// ends its stream with a token_expired herald.error event.
+//
 // # Concurrency
 //
 // A Handler is safe for concurrent use. Each stream has exactly one writer:
@@ -16,8 +27,9 @@
 // for a tick shared by all streams, so that the events of that time share
 // one write and one wake-up. Nothing else touches the response:
 // heartbeats come from one timer per stream, re-armed by traffic, which
-// only wakes the writer; Shutdown only cancels the streams' contexts, and
-// each writer then writes its own going_away event and returns. A client
+// only wakes the writer; Shutdown, and the expiry of a stream's
+// credential, only cancel the streams' contexts, and each writer then
+// writes its own going_away or token_expired event and returns. A client
 // that stops reading is noticed through the write deadline.
 //
 // # Connections

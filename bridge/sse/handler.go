@@ -13,8 +13,10 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -26,6 +28,7 @@ type Handler struct {
 	log     *slog.Logger
 	m       *metrics.Transport
 	origins *bridge.OriginPolicy
+	access  *bridge.Access
 	pacer   *pacer // nil when coalescing is off
 
 	// stopping is cancelled with errGoingAway when Shutdown begins; every
@@ -48,6 +51,7 @@ func New(src bridge.Source, cfg Config) *Handler {
 		log:     cfg.Logger,
 		m:       cfg.Metrics.Transport(metrics.TransportSSE),
 		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
+		access:  bridge.NewAccess(cfg.Auth, cfg.Limits),
 		drained: make(chan struct{}),
 	}
 	if cfg.CoalesceWindow > 0 {
@@ -57,8 +61,9 @@ func New(src bridge.Source, cfg Config) *Handler {
 	return h
 }
 
-// ServeHTTP validates the request, subscribes, and streams events until
-// the client leaves, the stream ends as a slow consumer, its source goes
+// ServeHTTP validates the request, checks its credential and limits (see
+// access.go), subscribes, and streams events until the client leaves, the
+// stream ends as a slow consumer, its credential expires, its source goes
 // away, or the handler shuts down. A request that cannot be served gets
 // an HTTP error with the JSON error body of the HTTP API.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,10 +82,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !h.origins.Allowed(r) {
-		h.refuse(w, r, &runtime.HTTPStatusError{
+		// Counted apart from permission_denied, the refusal of a topic
+		// outside a token's claims.
+		h.refuseAs(w, r, "forbidden_origin", &runtime.HTTPStatusError{
 			HTTPStatus: http.StatusForbidden,
 			Err:        status.Errorf(codes.PermissionDenied, "origin %q is not allowed", clip(r.Header.Get("Origin"))),
 		})
+		return
+	}
+	id, err := h.access.Authenticate(r)
+	if err != nil {
+		h.refuse(w, r, err)
 		return
 	}
 	p, err := h.parse(r)
@@ -88,25 +100,38 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, err)
 		return
 	}
+	release, err := h.admit(r, id, p)
+	if err != nil {
+		h.refuse(w, r, err)
+		return
+	}
 
-	// The stream ends with the client's request or with Shutdown. Its
-	// context does not derive its end from the request's: a hijacked
-	// connection (see conn.go) outlives the request, and its own watcher
-	// tells when its client leaves.
+	// The stream ends with the client's request, with Shutdown, or when
+	// its credential expires. Its context does not derive its end from
+	// the request's: a hijacked connection (see conn.go) outlives the
+	// request, and its own watcher tells when its client leaves.
 	reqCtx := r.Context()
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
 	clientGone := context.AfterFunc(reqCtx, func() { cancel(context.Cause(reqCtx)) })
 	stopOnShutdown := context.AfterFunc(h.stopping, func() { cancel(errGoingAway) })
+	stopOnExpiry := bridge.WhenExpired(id, func() { cancel(errTokenExpired) })
 	end := func() {
+		stopOnExpiry()
 		stopOnShutdown()
 		clientGone()
 		cancel(nil)
+		release()
 	}
 
 	sub, err := h.src.Subscribe(ctx, bridge.Request{Topics: p.topics, LastEventID: p.lastEventID})
 	if err != nil {
-		if ctx.Err() != nil && errors.Is(context.Cause(ctx), errGoingAway) {
-			err = status.Error(codes.Unavailable, reasonGoingAway.message)
+		if ctx.Err() != nil {
+			switch cause := context.Cause(ctx); {
+			case errors.Is(cause, errGoingAway):
+				err = status.Error(codes.Unavailable, reasonGoingAway.message)
+			case errors.Is(cause, errTokenExpired):
+				err = auth.ExpiredError()
+			}
 		}
 		end()
 		h.refuse(w, r, err)
@@ -201,9 +226,16 @@ func (h *Handler) leave() {
 }
 
 // refuse answers a request that cannot be served with the HTTP API's JSON
-// error, counting the refusal. Errors that are no gRPC status are logged
-// and answered as internal errors.
+// error, counting the refusal: under its reason for a refusal of access or
+// limits, under its code otherwise. Errors that are no gRPC status are
+// logged and answered as internal errors.
 func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	h.refuseAs(w, r, "", err)
+}
+
+// refuseAs is refuse with the refusal counted under label, unless label is
+// empty.
+func (h *Handler) refuseAs(w http.ResponseWriter, r *http.Request, label string, err error) {
 	code := codes.Unknown
 	var hse *runtime.HTTPStatusError
 	if errors.As(err, &hse) {
@@ -213,8 +245,12 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	} else {
 		h.log.LogAttrs(r.Context(), slog.LevelError, "sse: subscribe failed", slog.String("err", err.Error()))
 	}
-	switch code {
-	case codes.Unknown, codes.Internal, codes.Canceled:
+	switch reason := refusal.Reason(err); {
+	case label != "":
+		h.m.Refuse(label)
+	case reason != "":
+		h.m.Refuse(reason)
+	case code == codes.Unknown, code == codes.Internal, code == codes.Canceled:
 	default:
 		h.m.Refuse(snakeCase(code.String()))
 	}

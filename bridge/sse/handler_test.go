@@ -244,6 +244,9 @@ func TestRefusals(t *testing.T) {
 	if n := value(t, e.metrics.Refused.WithLabelValues(metrics.TransportSSE, "invalid_argument")); n != 7 {
 		t.Fatalf("%v invalid_argument refusals counted, want 7", n)
 	}
+	if n := value(t, e.metrics.Refused.WithLabelValues(metrics.TransportSSE, "forbidden_origin")); n != 1 {
+		t.Fatalf("%v forbidden_origin refusals counted, want 1", n)
+	}
 
 	// Allowed origins, the server's own among them, are served.
 	s := e.open(t, "/v1/sse?topic=a", http.Header{"Origin": {"https://app.example.com"}})

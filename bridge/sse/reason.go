@@ -1,6 +1,10 @@
 package sse
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/heraldhq/herald/internal/refusal"
+)
 
 // endReason is why the server ends a stream: the code and message of the
 // herald.error event the client gets, and what the log line says.
@@ -25,8 +29,18 @@ var (
 		code:    "going_away",
 		message: "server is shutting down; reconnect and resume from your last id",
 	}
+	// reasonTokenExpired: the credential the stream was opened with
+	// expired.
+	reasonTokenExpired = endReason{
+		code:    refusal.TokenExpired,
+		message: "token expired: reconnect with a fresh token and resume from your last id",
+	}
 )
 
 // errGoingAway is the cause with which Shutdown ends every stream's
 // context.
 var errGoingAway = errors.New("sse: shutting down")
+
+// errTokenExpired is the cause with which a stream's context ends when
+// its credential expires.
+var errTokenExpired = errors.New("sse: token expired")

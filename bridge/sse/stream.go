@@ -10,6 +10,7 @@ import (
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/refusal"
 )
 
 // maxKeptEvents is the largest event buffer a stream keeps between
@@ -24,7 +25,7 @@ type stream struct {
 	w      http.ResponseWriter
 	rc     *http.ResponseController
 	r      *http.Request
-	ctx    context.Context // the request's, ended with errGoingAway by Shutdown
+	ctx    context.Context // the request's, ended with errGoingAway by Shutdown and errTokenExpired at the credential's expiry
 	sub    bridge.Subscription
 	p      params
 	clock  *clock
@@ -198,8 +199,12 @@ func (s *stream) pace() {
 // event the end deserves, if any, and reports false.
 func (s *stream) waitEnded(err error) bool {
 	if s.ctx.Err() != nil {
-		if errors.Is(context.Cause(s.ctx), errGoingAway) {
+		switch cause := context.Cause(s.ctx); {
+		case errors.Is(cause, errGoingAway):
 			s.end(reasonGoingAway, err)
+		case errors.Is(cause, errTokenExpired):
+			s.h.m.Refuse(refusal.TokenExpired)
+			s.end(reasonTokenExpired, err)
 		}
 		return false // or else the client left: nobody to tell
 	}

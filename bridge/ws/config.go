@@ -111,8 +111,8 @@ const (
 	// inboxLen bounds the client frames waiting for the writer's answer;
 	// a client that has more outstanding is flooding and is closed.
 	inboxLen = 16
-	// maxStrikes malformed frames within strikeWindow close the connection
-	// with 1008.
+	// maxStrikes malformed frames, or frames refused for access, within
+	// strikeWindow close the connection with 1008.
 	maxStrikes   = 5
 	strikeWindow = time.Minute
 	// closeTimeout bounds the final frames and the close handshake.

@@ -11,8 +11,11 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/refusal"
+	"github.com/heraldhq/herald/limits"
 )
 
 // signal is a set of reasons to wake the writer.
@@ -39,6 +42,7 @@ type conn struct {
 	raw      net.Conn        // written by the writer only
 	interval time.Duration   // Ping and heartbeat interval
 	remote   string
+	release  func() // gives the connection's slot of the connection limit back
 
 	// ctx ends when the connection is told to end; it bounds subscription
 	// changes.
@@ -61,6 +65,9 @@ type conn struct {
 	unreadIn   bool               // the reader stopped with client input left unread
 
 	// Writer-owned.
+	id            *auth.Identity   // whom the connection acts for (see access.go)
+	stopExpiry    func() bool      // stops the end at the identity's expiry
+	rate          *limits.ConnRate // the rate of subscribe, unsubscribe and auth frames
 	sub           bridge.Subscription
 	topics        []string  // the subscription's normalised topics
 	last          engine.ID // the newest message written
@@ -75,7 +82,7 @@ type conn struct {
 	lastWake      time.Time // when Next last brought events
 	writeDeadline time.Time // the deadline set for writes
 	armedAt       time.Time // when the timer is set to fire; zero once it fired (see armAt)
-	strikes       int       // malformed frames since strikeStart
+	strikes       int       // malformed or refused frames since strikeStart
 	strikeStart   time.Time
 
 	// renew asks the writer to go on as a new goroutine, which starts
@@ -87,9 +94,9 @@ type conn struct {
 }
 
 // newConn returns a connection for an upgraded ws over raw, with sub (nil
-// when the handshake named no topic) and the position given by the
-// handshake.
-func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscription, interval time.Duration, lastEventID string) *conn {
+// when the handshake named no topic), the position given by the
+// handshake, and what the handshake was admitted with.
+func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscription, interval time.Duration, lastEventID string, g grant) *conn {
 	c := &conn{
 		h:        h,
 		ws:       ws,
@@ -98,6 +105,9 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 		raw:      hw.raw,
 		interval: interval,
 		remote:   hw.raw.RemoteAddr().String(),
+		release:  g.release,
+		id:       g.id,
+		rate:     h.access.Limits().NewConnRate(),
 		inbox:    make(chan *request, inboxLen),
 		wakeCh:   make(chan struct{}, 1),
 		readDone: make(chan struct{}),
@@ -115,9 +125,11 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 	return c
 }
 
-// start runs the connection's goroutines.
+// start runs the connection's goroutines and the watch of its
+// credential's expiry.
 func (c *conn) start() {
 	c.rc.upgraded = true
+	c.watchExpiry()
 	go c.readLoop()
 	go c.writeLoop()
 }
@@ -239,6 +251,11 @@ func (c *conn) teardown() {
 	c.closeRaw()
 	<-c.readDone
 	c.timer.Stop()
+	c.stopExpiry()
+	c.release()
+	if d == discTokenExpired {
+		c.h.met.Refuse(refusal.TokenExpired)
+	}
 	c.cancel()
 	c.releaseBatch()
 	if c.sub != nil {

@@ -5,12 +5,20 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/heraldhq/herald/internal/refusal"
 )
 
 // CloseSlowConsumer is the close code of a connection that fell behind:
 // its queue overflowed or a write timed out. The client should reconnect
 // and resume from its last id.
 const CloseSlowConsumer = 4000
+
+// CloseTokenExpired is the close code of a connection whose credential
+// expired; its reason is "token_expired". The client should reconnect
+// with a fresh token and resume from its last id, or renew the credential
+// with an "auth" frame before it expires.
+const CloseTokenExpired = 4001
 
 // maxReasonLen is the longest close reason that fits a control frame
 // (125 bytes of payload, two of them the code).
@@ -49,9 +57,13 @@ var (
 		"slow consumer: write timed out; reconnect and resume from your last id", "slow_consumer"}
 	discMalformed = disconnect{websocket.ClosePolicyViolation,
 		"too many malformed frames", "malformed_frames"}
+	discRefused = disconnect{websocket.ClosePolicyViolation,
+		"too many refused requests", "refused_frames"}
 	discFlood = disconnect{websocket.ClosePolicyViolation,
 		"too many frames awaiting an answer", "frame_flood"}
 	discInternal = disconnect{websocket.CloseInternalServerErr, "internal error", "internal"}
+	// discTokenExpired: the connection's credential expired.
+	discTokenExpired = disconnect{CloseTokenExpired, refusal.TokenExpired, refusal.TokenExpired}
 	// discKeepalive: nothing arrived within the read deadline. The peer is
 	// presumed gone, so no close frame is sent.
 	discKeepalive = disconnect{0, "", "keepalive_timeout"}

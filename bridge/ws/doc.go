@@ -1,9 +1,10 @@
 // Package ws is Herald's WebSocket transport, GET /v1/ws: browsers
 // subscribe over a WebSocket connection and receive JSON frames, with the
-// protocol of docs/browser-protocol.md (subscribe, unsubscribe and ping
-// frames from the client; subscribed, message, gap, heartbeat, pong and
-// error frames from the server). Subscriptions come from a bridge.Source,
-// so the handler serves the engine in-process or a remote Herald alike.
+// protocol of docs/browser-protocol.md (subscribe, unsubscribe, auth and
+// ping frames from the client; subscribed, message, gap, heartbeat, pong,
+// authenticated and error frames from the server). Subscriptions come
+// from a bridge.Source, so the handler serves the engine in-process or a
+// remote Herald alike.
 //
 // # Connections
 //
@@ -35,6 +36,21 @@
 // that sends nothing, not even a Pong, for two intervals is closed; a
 // write that misses its deadline closes the connection as a slow consumer
 // (4000), as does an overflow of the subscription's queue.
+//
+// # Access
+//
+// A connection acts for the identity of its handshake's credential (an
+// Authorization header, the herald_token cookie or the access_token query
+// parameter), verified by Config.Auth before the upgrade, as are the
+// handshake's topics and the limits of Config.Limits: a refusal is an
+// HTTP error, not a connection. After the upgrade every subscribe frame
+// is authorized against the identity, the topics the connection holds
+// are bounded by the topic limit, and subscribe, unsubscribe and auth
+// frames by the connection's request rate; a refusal is an error frame.
+// An auth frame replaces the identity with that of a fresh credential
+// that still covers the connection's topics. The connection holds its
+// slot of the connection limit until it ends, and closes with
+// CloseTokenExpired when its identity's credential expires.
 //
 // # Concurrency
 //

@@ -2,6 +2,7 @@ package ws
 
 import (
 	"encoding/binary"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
@@ -215,11 +216,43 @@ func (b *batch) pong(id []byte) {
 // errorFrame adds an "error" frame about the client frame with id (JSON,
 // nil for none).
 func (b *batch) errorFrame(code, message string, id []byte) {
+	b.refusalFrame(code, "", message, 0, id)
+}
+
+// refusalFrame adds an "error" frame about the client frame with id (JSON,
+// nil for none) with the reason of a refusal, when not empty, and the
+// delay after which the client may try again, in whole milliseconds
+// rounded up, when positive.
+func (b *batch) refusalFrame(code, reason, message string, retry time.Duration, id []byte) {
 	mark := b.begin()
 	b.ctl = append(b.ctl, `{"type":"error","code":`...)
 	b.ctl = appendString(b.ctl, code)
+	if reason != "" {
+		b.ctl = append(b.ctl, `,"reason":`...)
+		b.ctl = appendString(b.ctl, reason)
+	}
 	b.ctl = append(b.ctl, `,"message":`...)
 	b.ctl = appendString(b.ctl, message)
+	if retry > 0 {
+		b.ctl = append(b.ctl, `,"retry_after_ms":`...)
+		b.ctl = strconv.AppendInt(b.ctl, int64((retry+time.Millisecond-1)/time.Millisecond), 10)
+	}
+	b.ctl = appendID(b.ctl, id)
+	b.ctl = append(b.ctl, '}')
+	b.end(mark, finText)
+}
+
+// authenticated adds an "authenticated" frame answering the "auth" frame
+// with id (JSON, nil for none): the connection's credential now expires
+// at expires, or never when it is zero (no expires_at field then).
+func (b *batch) authenticated(expires time.Time, id []byte) {
+	mark := b.begin()
+	b.ctl = append(b.ctl, `{"type":"authenticated"`...)
+	if !expires.IsZero() {
+		b.ctl = append(b.ctl, `,"expires_at":"`...)
+		b.ctl = expires.UTC().AppendFormat(b.ctl, time.RFC3339)
+		b.ctl = append(b.ctl, '"')
+	}
 	b.ctl = appendID(b.ctl, id)
 	b.ctl = append(b.ctl, '}')
 	b.end(mark, finText)

@@ -205,6 +205,7 @@ func FuzzParseRequest(f *testing.F) {
 	for _, s := range []string{
 		`{"type":"subscribe","topics":["a","b.>"],"last_event_id":"x-1","id":"s"}`,
 		`{"type":"unsubscribe","topics":["a"],"id":2}`,
+		`{"type":"auth","token":"t","id":3}`,
 		`{"type":"ping","id":"\ud800"}`,
 		`{"type":"ping","id":1e999}`,
 		`{"type":7}`, `null`, `"x"`, `{`, "\xff",
@@ -221,6 +222,10 @@ func FuzzParseRequest(f *testing.F) {
 		case reqSubscribe, reqUnsubscribe:
 			if len(r.topics) == 0 {
 				t.Fatalf("%q: accepted without topics", data)
+			}
+		case reqAuth:
+			if r.token == "" || r.topics != nil {
+				t.Fatalf("%q: auth accepted without a token, or with topics", data)
 			}
 		case reqPing:
 		default:

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldhq/herald/bridge"
-	"github.com/heraldhq/herald/engine"
-	"github.com/heraldhq/herald/internal/subreq"
+	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -27,6 +28,7 @@ type Handler struct {
 	log      *slog.Logger
 	met      *metrics.Transport
 	origins  *bridge.OriginPolicy
+	access   *bridge.Access
 	upgrader websocket.Upgrader
 	batches  sync.Pool // of *batch
 
@@ -48,6 +50,7 @@ func New(src bridge.Source, cfg Config) *Handler {
 		log:     cfg.Logger,
 		met:     cfg.Metrics.Transport(metrics.TransportWS),
 		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
+		access:  bridge.NewAccess(cfg.Auth, cfg.Limits),
 		conns:   make(map[*conn]struct{}),
 	}
 	h.batches.New = func() any { return new(batch) }
@@ -61,59 +64,70 @@ func New(src bridge.Source, cfg Config) *Handler {
 		// The origin was checked before the upgrade, to answer with the
 		// JSON error body.
 		CheckOrigin: func(*http.Request) bool { return true },
-		Error: func(w http.ResponseWriter, _ *http.Request, status int, reason error) {
-			h.met.Refuse("bad_handshake")
-			writeError(w, status, codeForHTTP(status), reason.Error())
+		Error: func(w http.ResponseWriter, _ *http.Request, code int, reason error) {
+			h.refuse(w, "bad_handshake", &runtime.HTTPStatusError{
+				HTTPStatus: code,
+				Err:        status.Error(codeForHTTP(code), reason.Error()),
+			})
 		},
 	}
 	return h
 }
 
-// ServeHTTP checks the handshake, starts the subscription its query asks
-// for, upgrades the connection and starts the connection's reader and
-// writer goroutines. Refusals are HTTP errors with the JSON error body:
-// 400 for a bad topic, id or heartbeat, 403 for a refused origin, 503
-// while shutting down.
+// ServeHTTP checks the handshake, its credential and the limits (see
+// access.go), starts the subscription its query asks for, upgrades the
+// connection and starts the connection's reader and writer goroutines.
+// Refusals are HTTP errors with the JSON error body: 400 for a bad topic,
+// id or heartbeat, 401 for a missing, invalid or expired credential, 403
+// for a refused origin or a topic outside the credential's claims, 429
+// over a limit, 503 while shutting down.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if h.shuttingDown() {
-		h.refuse(w, "unavailable", status.New(codes.Unavailable,
+		h.refuse(w, "unavailable", status.Error(codes.Unavailable,
 			"server is shutting down; reconnect and resume from your last id"))
 		return
 	}
 	if !websocket.IsWebSocketUpgrade(r) {
-		h.refuse(w, "bad_handshake", status.New(codes.InvalidArgument,
+		h.refuse(w, "bad_handshake", status.Error(codes.InvalidArgument,
 			"this endpoint speaks WebSocket: send a WebSocket handshake (GET with Upgrade: websocket)"))
 		return
 	}
 	if !h.origins.Allowed(r) {
-		h.refuse(w, "forbidden_origin", status.Newf(codes.PermissionDenied,
+		h.refuse(w, "forbidden_origin", status.Errorf(codes.PermissionDenied,
 			"origin %s is not allowed; see --allowed-origins", quote(r.Header.Get("Origin"))))
 		return
 	}
+	id, err := h.access.Authenticate(r)
+	if err != nil {
+		h.refuseErr(w, r, err)
+		return
+	}
 	q := r.URL.Query()
-	interval, st := h.heartbeat(q)
-	if st != nil {
-		h.refuse(w, "invalid_argument", st)
+	interval, err := h.heartbeat(q)
+	if err != nil {
+		h.refuse(w, "invalid_argument", err)
 		return
 	}
 	topics, lastEventID := q["topic"], q.Get("last_event_id")
+	g, err := h.admit(r, id, topics, lastEventID)
+	if err != nil {
+		h.refuseErr(w, r, err)
+		return
+	}
 	var sub bridge.Subscription
 	if len(topics) > 0 {
-		var err error
 		if sub, err = h.src.Subscribe(r.Context(), bridge.Request{Topics: topics, LastEventID: lastEventID}); err != nil {
+			g.release()
 			h.refuseErr(w, r, err)
 			return
 		}
-	} else if _, err := engine.ParseID(lastEventID); err != nil {
-		h.refuse(w, "invalid_argument", status.Newf(codes.InvalidArgument,
-			"last_event_id %s is not a message id", subreq.QuoteID(lastEventID)))
-		return
 	}
 
 	hw := &hijackWriter{ResponseWriter: w}
 	ws, err := h.upgrader.Upgrade(hw, r, nil)
 	if err != nil {
 		// The upgrader answered, unless the connection was hijacked first.
+		g.release()
 		if sub != nil {
 			sub.Close()
 		}
@@ -122,7 +136,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := newConn(h, ws, hw, sub, interval, lastEventID)
+	c := newConn(h, ws, hw, sub, interval, lastEventID, g)
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "websocket opened",
 			slog.String("remote", c.remote), slog.Any("topics", c.topics),
@@ -134,14 +148,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // heartbeat returns the heartbeat interval the query asks for, clamped to
 // the allowed range, or the configured one.
-func (h *Handler) heartbeat(q url.Values) (time.Duration, *status.Status) {
+func (h *Handler) heartbeat(q url.Values) (time.Duration, error) {
 	s := q.Get("heartbeat")
 	if s == "" {
 		return h.cfg.HeartbeatInterval, nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, status.Newf(codes.InvalidArgument,
+		return 0, status.Errorf(codes.InvalidArgument,
 			"heartbeat %s is not a duration such as 15s (allowed: %v to %v)", quote(s), MinClientHeartbeat, MaxClientHeartbeat)
 	}
 	return min(max(d, MinClientHeartbeat), MaxClientHeartbeat), nil
@@ -221,23 +235,30 @@ func (h *Handler) remove(c *conn) {
 	h.mu.Unlock()
 }
 
-// refuseErr refuses a handshake with the error the Source returned.
+// refuseErr refuses a handshake with err, a status error: a refusal of
+// access or limits is counted under its reason, others under their code.
 // Errors that are not meant for clients are logged and become "internal
 // error".
 func (h *Handler) refuseErr(w http.ResponseWriter, r *http.Request, err error) {
-	st := status.Convert(err)
-	switch st.Code() {
+	reason := refusal.Reason(err)
+	switch code := status.Code(err); code {
 	case codes.Internal, codes.Unknown:
 		h.log.LogAttrs(r.Context(), slog.LevelError, "websocket subscribe failed", slog.String("error", err.Error()))
-		st = status.New(codes.Internal, "internal error")
+		reason, err = codeName(codes.Internal), status.Error(codes.Internal, "internal error")
 	case codes.Canceled:
 		return // the client went away
+	default:
+		if reason == "" {
+			reason = codeName(code)
+		}
 	}
-	h.refuse(w, codeName(st.Code()), st)
+	h.refuse(w, reason, err)
 }
 
-// refuse answers a refused handshake with st and counts it under reason.
-func (h *Handler) refuse(w http.ResponseWriter, reason string, st *status.Status) {
+// refuse answers a refused handshake with err, a status error (or a
+// runtime.HTTPStatusError around one), with the JSON error body of the
+// HTTP API, and counts it under reason.
+func (h *Handler) refuse(w http.ResponseWriter, reason string, err error) {
 	h.met.Refuse(reason)
-	writeError(w, httpStatus(st.Code()), st.Code(), st.Message())
+	gateway.WriteError(w, err)
 }

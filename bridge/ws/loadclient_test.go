@@ -93,7 +93,7 @@ func BenchmarkPacedFanout(b *testing.B) {
 	const rate = 100 // messages per second
 	for _, window := range []time.Duration{-1, DefaultCoalesceWindow, 20 * time.Millisecond} {
 		b.Run(fmt.Sprintf("coalesce=%v", max(window, 0)), func(b *testing.B) {
-			e := newEnv(b, envConfig{ws: Config{CoalesceWindow: window}})
+			e := newEnv(b, envConfig{ws: Config{CoalesceWindow: window, Limits: benchLimits()}})
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(),
 				envLoadURL+"="+e.url+"?topic=paced",
@@ -171,7 +171,7 @@ func rss(tb testing.TB) int64 {
 func BenchmarkIdleConnections(b *testing.B) {
 	const conns = 10_000
 	for range b.N {
-		e := newEnv(b, envConfig{})
+		e := newEnv(b, envConfig{ws: Config{Limits: benchLimits()}})
 		runtime.GC()
 		debug.FreeOSMemory()
 		var before runtime.MemStats

@@ -195,6 +195,8 @@ type frame struct {
 	Time              string          `json:"time"`
 	Code              string          `json:"code"`
 	Message           string          `json:"message"`
+	RetryAfterMS      *int64          `json:"retry_after_ms"`
+	ExpiresAt         string          `json:"expires_at"`
 
 	raw []byte
 }

@@ -123,7 +123,7 @@ func TestDisconnectValues(t *testing.T) {
 		t.Errorf("reason %q: want it clipped to %d bytes", long.reason, maxReasonLen)
 	}
 	for _, d := range []disconnect{discShutdown, discSourceClosed, discSlowQueue, discSlowWrite,
-		discMalformed, discFlood, discInternal, discTooBig(DefaultReadLimit)} {
+		discMalformed, discRefused, discFlood, discInternal, discTokenExpired, discTooBig(DefaultReadLimit)} {
 		if len(d.reason) > maxReasonLen {
 			t.Errorf("%s: reason longer than a close frame takes", d.label)
 		}

@@ -18,6 +18,8 @@ const (
 	reqUnsubscribe
 	// reqPing asks for a "pong" frame (a "ping" frame).
 	reqPing
+	// reqAuth replaces the connection's credential (an "auth" frame).
+	reqAuth
 	// reqControlPong asks for a Pong control frame (a WebSocket Ping).
 	reqControlPong
 	// reqInvalid is a malformed frame, answered with an "error" frame.
@@ -38,6 +40,8 @@ type request struct {
 	id          []byte
 	topics      []string
 	lastEventID string
+	// token is the credential of an "auth" frame. It is never logged.
+	token string
 	// code and message describe a reqInvalid frame.
 	code, message string
 	// payload is the application data of a WebSocket Ping.
@@ -55,6 +59,7 @@ type clientFrame struct {
 	ID          json.RawMessage `json:"id"`
 	Topics      []string        `json:"topics"`
 	LastEventID string          `json:"last_event_id"`
+	Token       string          `json:"token"`
 }
 
 // parseRequest parses a client text frame. It never fails: a malformed
@@ -85,11 +90,19 @@ func parseRequest(data []byte) *request {
 	case "ping":
 		r.kind = reqPing
 		return r
+	case "auth":
+		if f.Token == "" {
+			return invalid(codeInvalidArgument, `token: an "auth" frame needs a token`, id)
+		}
+		r.kind = reqAuth
+		r.token = f.Token
+		r.topics, r.lastEventID = nil, ""
+		return r
 	case "":
 		return invalid(codeInvalidFrame, `frame has no "type"`, id)
 	default:
 		return invalid(codeInvalidFrame,
-			fmt.Sprintf(`unknown frame type %s; want subscribe, unsubscribe or ping`, quote(f.Type)), id)
+			fmt.Sprintf(`unknown frame type %s; want subscribe, unsubscribe, auth or ping`, quote(f.Type)), id)
 	}
 	if len(f.Topics) == 0 {
 		return invalid(codeInvalidArgument, "topics: at least one topic is required", id)

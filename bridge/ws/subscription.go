@@ -25,20 +25,33 @@ import (
 
 // subscribe answers a "subscribe" frame: it subscribes to the frame's
 // topics and the connection's, after the frame's last_event_id or else the
-// connection's position. It returns false when the connection ends.
+// connection's position. The request rate, the connection's identity and
+// the topic limit (counting every topic the connection would hold) must
+// admit it. It returns false when the connection ends.
 func (c *conn) subscribe(r *request) bool {
-	// The frame's topics come first so that the Source's errors, which
-	// name topics by index, point into the frame.
-	topics := make([]string, 0, len(r.topics)+len(c.topics))
-	for _, t := range r.topics {
-		if !slices.Contains(topics, t) {
-			topics = append(topics, t)
-		}
+	if err := c.rate.Allow(); err != nil {
+		return c.refused(err, r.id, false)
+	}
+	// Validated here, with the Source's errors, whose indexes point into
+	// the frame, so that the topics can be authorized and counted.
+	patterns, err := bridge.ParsePatterns(r.topics, r.lastEventID)
+	if err != nil {
+		return c.malformed(codeInvalidArgument, status.Convert(err).Message(), r.id)
+	}
+	if err := c.id.AuthorizeSubscribe(patterns); err != nil {
+		return c.refused(err, r.id, true)
+	}
+	topics := make([]string, 0, len(patterns)+len(c.topics))
+	for _, p := range patterns {
+		topics = append(topics, p.String())
 	}
 	for _, t := range c.topics {
 		if !slices.Contains(topics, t) {
 			topics = append(topics, t)
 		}
+	}
+	if err := c.h.access.Limits().CheckTopics(len(topics)); err != nil {
+		return c.refused(err, r.id, false)
 	}
 	after := r.lastEventID
 	if after == "" {
@@ -49,9 +62,13 @@ func (c *conn) subscribe(r *request) bool {
 
 // unsubscribe answers an "unsubscribe" frame: it re-subscribes the topics
 // left from the connection's position, or drops the subscription when
-// none is left. Topics not subscribed are ignored. It returns false when
-// the connection ends.
+// none is left. Topics not subscribed are ignored. The request rate must
+// admit it: it costs a new subscription like a subscribe frame. It
+// returns false when the connection ends.
 func (c *conn) unsubscribe(r *request) bool {
+	if err := c.rate.Allow(); err != nil {
+		return c.refused(err, r.id, false)
+	}
 	remove := make([]string, 0, len(r.topics))
 	for i, t := range r.topics {
 		p, err := topic.ParsePattern(t)

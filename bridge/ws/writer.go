@@ -371,6 +371,8 @@ func (c *conn) handle(r *request) bool {
 		return c.subscribe(r)
 	case reqUnsubscribe:
 		return c.unsubscribe(r)
+	case reqAuth:
+		return c.authenticate(r)
 	}
 	return true
 }
@@ -380,13 +382,20 @@ func (c *conn) handle(r *request) bool {
 func (c *conn) malformed(code, message string, id []byte) bool {
 	c.h.met.Refuse(code)
 	c.batch().errorFrame(code, message, id)
+	return c.strike(discMalformed)
+}
+
+// strike counts a malformed or refused frame, and ends the connection
+// for d when it is the maxStrikes-th within strikeWindow. It returns false
+// when the connection ends.
+func (c *conn) strike(d disconnect) bool {
 	now := time.Now()
 	if c.strikes == 0 || now.Sub(c.strikeStart) > strikeWindow {
 		c.strikes, c.strikeStart = 0, now
 	}
 	c.strikes++
 	if c.strikes >= maxStrikes {
-		c.end(discMalformed)
+		c.end(d)
 		return false
 	}
 	return true

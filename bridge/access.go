@@ -1,0 +1,118 @@
+package bridge
+
+import (
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/internal/subreq"
+	"github.com/heraldhq/herald/limits"
+	"github.com/heraldhq/herald/topic"
+)
+
+// Access decides who may open a browser stream, what it may read and how
+// many streams a client may hold, the same way for Server-Sent Events and
+// WebSocket. Its errors are *refusal.Error values, which are gRPC statuses
+// (Unauthenticated, PermissionDenied, ResourceExhausted): the transports
+// answer them as HTTP 401, 403 and 429, and count them under
+// refusal.Reason.
+//
+// An Access is immutable and safe for concurrent use.
+type Access struct {
+	auth   *auth.Authenticator
+	limits *limits.Limiter
+}
+
+// NewAccess returns the Access of a transport. A nil Authenticator means
+// an open server (everyone may read everything); a nil Limiter means the
+// default limits.
+func NewAccess(a *auth.Authenticator, l *limits.Limiter) *Access {
+	if a == nil {
+		// An empty Config always makes an open Authenticator.
+		a, _ = auth.New(auth.Config{})
+	}
+	if l == nil {
+		l = limits.New(limits.Config{})
+	}
+	return &Access{auth: a, limits: l}
+}
+
+// Limits returns the limits the Access enforces.
+func (a *Access) Limits() *limits.Limiter { return a.limits }
+
+// Authenticate returns the identity of the credential r carries: an
+// "Authorization: Bearer …" header, the herald_token cookie, or the
+// access_token query parameter (browsers can set no header on EventSource
+// and WebSocket), in that order. No credential is an anonymous client.
+func (a *Access) Authenticate(r *http.Request) (*auth.Identity, error) {
+	credential, err := auth.FromRequest(r, auth.Header|auth.Cookie|auth.Query)
+	if err != nil {
+		return nil, err
+	}
+	return a.Verify(credential)
+}
+
+// Verify returns the identity of a credential ("" for none). A credential
+// that verifies (within the authenticator's leeway) but whose expiry has
+// passed is refused with token_expired: a stream opened with it would end
+// at once.
+func (a *Access) Verify(credential string) (*auth.Identity, error) {
+	id, err := a.auth.Authenticate(credential)
+	if err != nil {
+		return nil, err
+	}
+	if id.Expired(time.Now()) {
+		return nil, auth.ExpiredError()
+	}
+	return id, nil
+}
+
+// ParsePatterns parses the topics and resume id of a subscription
+// request as a Source does, with the same InvalidArgument errors, and
+// returns the distinct patterns, for Authorize.
+func ParsePatterns(topics []string, lastEventID string) ([]topic.Pattern, error) {
+	req, err := subreq.Parse(topics, lastEventID)
+	if err != nil {
+		return nil, err
+	}
+	return req.Patterns, nil
+}
+
+// Authorize checks that id may subscribe to every one of patterns, and
+// that a connection holding total topics stays within the topic limit.
+func (a *Access) Authorize(id *auth.Identity, patterns []topic.Pattern, total int) error {
+	if err := id.AuthorizeSubscribe(patterns); err != nil {
+		return err
+	}
+	return a.limits.CheckTopics(total)
+}
+
+// Connect admits one more stream or connection from r's client address,
+// or refuses it with too_many_connections. release gives the slot back;
+// call it exactly once, when the stream or connection ends.
+func (a *Access) Connect(r *http.Request) (release func(), err error) {
+	return a.limits.Connect(ClientIP(r.RemoteAddr))
+}
+
+// ClientIP is the address part of a request's RemoteAddr ("ip:port"),
+// the key of the per-address connection limit. Behind a reverse proxy it
+// is the proxy's address.
+func ClientIP(remoteAddr string) string {
+	host, _, err := net.SplitHostPort(remoteAddr)
+	if err != nil {
+		return remoteAddr
+	}
+	return host
+}
+
+// WhenExpired calls expired, on a goroutine of its own, when id's
+// credential expires: at once if it already has. A credential that does
+// not expire never calls it. stop cancels the call, and reports whether it
+// did so before the call began.
+func WhenExpired(id *auth.Identity, expired func()) (stop func() bool) {
+	if id.Expires.IsZero() {
+		return func() bool { return true }
+	}
+	return time.AfterFunc(time.Until(id.Expires), expired).Stop
+}
