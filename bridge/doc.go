@@ -8,7 +8,9 @@
 // `herald bridge`), so browser-facing nodes can scale apart from the core.
 // The transports live in sub-packages: bridge/sse and bridge/ws. This
 // package also holds what they share: the JSON message envelope
-// (AppendEnvelope) and the origin check (OriginPolicy).
+// (AppendEnvelope), the origin check (OriginPolicy), and the access checks
+// of a request (Access: its credential, topic permissions, connection slot
+// and limits, and WhenExpired for ending a connection when its token does).
 //
 // # Encoding once
 //
