@@ -8,12 +8,12 @@ import (
 
 // recorderJS creates a Herald client in the page under a name, records every
 // event it emits in order, and connects it. Arguments: the name and the
-// client's options.
+// client's options (a JavaScript expression).
 const recorderJS = `(async (name, options) => {
   const { Herald } = await import('/herald.js');
   const log = [];
   const h = new Herald(options);
-  for (const type of ['state', 'open', 'message', 'gap', 'error', 'close']) {
+  for (const type of ['state', 'open', 'message', 'gap', 'error', 'close', 'authenticated']) {
     h.addEventListener(type, (e) => log.push({ type, ...e.detail }));
   }
   (window.clients ??= {})[name] = { h, log };
@@ -42,7 +42,7 @@ type event struct {
 	Transport         string   `json:"transport"`
 	RequestedID       string   `json:"requestedId"`
 	FirstAvailableID  string   `json:"firstAvailableId"`
-	// gap, close
+	// gap, close, error (the server's reason of a refusal)
 	Reason string `json:"reason"`
 	// error, close
 	Code      any    `json:"code"` // a string on errors, the WebSocket close code on closes
@@ -52,6 +52,8 @@ type event struct {
 	CloseCode int    `json:"closeCode"`
 	Request   string `json:"request"`
 	Reconnect bool   `json:"reconnect"`
+	// authenticated
+	ExpiresAt string `json:"expiresAt"`
 }
 
 // String is the event in the short form the tests compare sequences in:
@@ -75,12 +77,21 @@ func (e event) String() string {
 // startClient creates and connects a recorded Herald client in the page.
 func (tb *tab) startClient(name string, options map[string]any) {
 	tb.t.Helper()
+	tb.startClientWith(name, options, "{}")
+}
+
+// startClientWith creates and connects a recorded Herald client in the
+// page with options and, over them, the options of the JavaScript object
+// expression jsOptions (for what JSON cannot carry, such as functions).
+func (tb *tab) startClientWith(name string, options map[string]any, jsOptions string) {
+	tb.t.Helper()
 	n, _ := json.Marshal(name)
 	o, err := json.Marshal(options)
 	if err != nil {
 		tb.t.Fatal(err)
 	}
-	if st := eval[string](tb, fmt.Sprintf(recorderJS, n, o)); st != "connecting" {
+	expr := fmt.Sprintf("Object.assign(%s, %s)", o, jsOptions)
+	if st := eval[string](tb, fmt.Sprintf(recorderJS, n, expr)); st != "connecting" {
 		tb.t.Fatalf("client %s: state %q after connect(), want connecting", name, st)
 	}
 }

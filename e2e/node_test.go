@@ -13,15 +13,23 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/app"
+	"github.com/heraldhq/herald/auth"
 )
 
 // heartbeat is the nodes' heartbeat interval: short, so that dead
 // connections are noticed quickly, long enough for a busy machine.
 const heartbeat = time.Second
 
-// startNode starts a node whose HTTP API listens on httpAddr and stops it
-// when the test ends.
+// startNode starts an open node whose HTTP API listens on httpAddr and
+// stops it when the test ends.
 func startNode(t *testing.T, httpAddr string) *app.Node {
+	t.Helper()
+	return startNodeWith(t, httpAddr, auth.Config{})
+}
+
+// startNodeWith starts a node that accepts the credentials of access, as
+// startNode does.
+func startNodeWith(t *testing.T, httpAddr string, access auth.Config) *app.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
@@ -30,6 +38,7 @@ func startNode(t *testing.T, httpAddr string) *app.Node {
 		HTTPAddr:          httpAddr,
 		HeartbeatInterval: heartbeat,
 		ShutdownTimeout:   5 * time.Second,
+		Auth:              access,
 	})
 	if err != nil {
 		t.Fatalf("starting a node on %s: %v", httpAddr, err)
@@ -56,8 +65,15 @@ type published struct {
 	PublishTime string `json:"publish_time"`
 }
 
-// publish publishes body to topic through the raw HTTP route.
+// publish publishes body to topic through the raw HTTP route of an open
+// node.
 func publish(t *testing.T, base, topic, contentType, event string, body []byte) published {
+	t.Helper()
+	return publishAs(t, base, "", topic, contentType, event, body)
+}
+
+// publishAs publishes as publish does, presenting token ("" for none).
+func publishAs(t *testing.T, base, token, topic, contentType, event string, body []byte) published {
 	t.Helper()
 	u := base + "/v1/topics/" + url.PathEscape(topic)
 	if event != "" {
@@ -68,6 +84,9 @@ func publish(t *testing.T, base, topic, contentType, event string, body []byte) 
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", contentType)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatalf("publishing to %s: %v", topic, err)

@@ -29,9 +29,15 @@ type scripted struct {
 	mu   sync.Mutex
 	reqs []*http.Request // every /v1/sse and /v1/ws request, in order
 
-	// sse and ws serve the n-th (0-based) request of their endpoint.
+	// sse serves the n-th (0-based) request of its endpoint, ws the n-th
+	// WebSocket connection.
 	sse func(n int, w http.ResponseWriter, r *http.Request)
 	ws  func(n int, c *websocket.Conn, r *http.Request)
+	// wsRefuse, when set, may refuse a /v1/ws request (a handshake, or the
+	// client's probe of a failed one) with an HTTP status other than 0 and
+	// a JSON error body. Requests that pass it and are no WebSocket
+	// handshake get 400, as from a node.
+	wsRefuse func(r *http.Request) (status int, body string)
 }
 
 func newScripted(t *testing.T) *scripted {
@@ -55,6 +61,18 @@ func newScripted(t *testing.T) *scripted {
 	mux.HandleFunc("GET /v1/ws", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		s.reqs = append(s.reqs, r)
+		s.mu.Unlock()
+		if s.wsRefuse != nil {
+			if status, body := s.wsRefuse(r); status != 0 {
+				writeJSON(w, status, body)
+				return
+			}
+		}
+		if !websocket.IsWebSocketUpgrade(r) {
+			writeJSON(w, http.StatusBadRequest, `{"code":3,"message":"this endpoint speaks WebSocket","details":[]}`)
+			return
+		}
+		s.mu.Lock()
 		n := nWS
 		nWS++
 		s.mu.Unlock()
@@ -79,6 +97,13 @@ func newScripted(t *testing.T) *scripted {
 	t.Cleanup(s.srv.Close)
 	t.Cleanup(func() { close(s.done) })
 	return s
+}
+
+// writeJSON answers with status and a JSON body.
+func writeJSON(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_, _ = io.WriteString(w, body)
 }
 
 // request returns the n-th recorded request, waiting for it.
@@ -188,9 +213,7 @@ func TestClientSSEFollowsTheProtocol(t *testing.T) {
 			case <-s.done:
 			}
 		default: // refused: the stream and the client's probe alike
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusBadRequest)
-			_, _ = io.WriteString(w, `{"code":3,"message":"last_event_id is from the future","details":[]}`)
+			writeJSON(w, http.StatusBadRequest, `{"code":3,"message":"last_event_id is from the future","details":[]}`)
 		}
 	}
 
@@ -565,9 +588,7 @@ func TestClientSSERetriesWhatMaySucceed(t *testing.T) {
 	s.sse = func(n int, w http.ResponseWriter, r *http.Request) {
 		switch n {
 		case 0, 1: // the stream and its probe
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(http.StatusServiceUnavailable)
-			_, _ = io.WriteString(w, `{"code":14,"message":"server is shutting down","details":[]}`)
+			writeJSON(w, http.StatusServiceUnavailable, `{"code":14,"message":"server is shutting down","details":[]}`)
 		case 2: // a stream that says nothing
 			sseStream(w)
 			select {

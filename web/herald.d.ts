@@ -17,6 +17,15 @@ export type HeraldState = 'connecting' | 'open' | 'reconnecting' | 'closed';
 /** The transport of a Herald client. */
 export type HeraldTransport = 'sse' | 'ws';
 
+/**
+ * A credential: a token (a JWT), or a function returning the current token
+ * or a promise of it, called before every connection and, over WebSocket,
+ * before the token expires. An empty result means none. A function that
+ * throws or rejects fails the connection attempt, which is retried with
+ * backoff.
+ */
+export type HeraldToken = string | (() => string | null | undefined | Promise<string | null | undefined>);
+
 /** Options of a Herald client. Every field is optional. */
 export interface HeraldOptions {
   /** The server's base URL (scheme, host, port); default `location.origin`. */
@@ -35,8 +44,17 @@ export interface HeraldOptions {
   backoff?: { initial?: number; max?: number };
   /** Milliseconds a connection attempt may take until the subscription is confirmed; default 15000. */
   connectTimeout?: number;
-  /** SSE only: send cookies on cross-origin requests. */
+  /** SSE only: send cookies (such as `herald_token`) on cross-origin requests; WebSocket handshakes send them by themselves. */
   withCredentials?: boolean;
+  /**
+   * The credential, sent as the `access_token` query parameter of every
+   * connection; default none (the server then sees the `herald_token`
+   * cookie, if the application set one). When a connection ends because
+   * its token expired, the client reconnects at once with a fresh token
+   * from the function; over WebSocket it renews the token in place before
+   * it expires.
+   */
+  token?: HeraldToken;
 }
 
 /** A message: the detail of a `message` event. */
@@ -86,34 +104,42 @@ export interface HeraldGap {
 
 /** The detail of an `error` event. */
 export interface HeraldError {
-  /** What failed: a server code (`invalid_argument`, `slow_consumer`, `going_away`, …) or a client one (`heartbeat_timeout`, `connect_timeout`, `refused`, `invalid_frame`, …). */
+  /** What failed: a server code (`invalid_argument`, `permission_denied`, `unauthenticated`, …) or a client one (`heartbeat_timeout`, `connect_timeout`, `refused`, `invalid_frame`, `token_error`, `unauthenticated`, …). */
   code: string;
   message: string;
   /** The client has stopped (state `closed`); connect() tries again. */
   fatal: boolean;
-  /** The HTTP status of a refused SSE request. */
+  /** The HTTP status of a refused request. */
   status?: number;
+  /** The server's reason of a refusal, when it gives one (`invalid_token`, `token_expired`, `rate_limited`, …). */
+  reason?: string;
   /** The WebSocket close code of a fatal close. */
   closeCode?: number;
   /** WebSocket: the id of the request the server refused. */
   id?: string;
-  /** WebSocket: the kind of the refused request. */
-  request?: 'subscribe' | 'unsubscribe';
+  /** WebSocket: the kind of the refused request (`auth`: renewing the token). */
+  request?: 'subscribe' | 'unsubscribe' | 'auth';
   /** WebSocket: the topics of the refused request (a refused subscribe's topics are dropped). */
   topics?: string[];
 }
 
 /** The detail of a `close` event: a connection ended. */
 export interface HeraldClose {
-  /** `client`, `going_away`, `slow_consumer`, `heartbeat_timeout`, `connect_timeout`, `network`, `refused`, `unavailable`, `resubscribe`, or the name of a WebSocket close code. */
+  /** `client`, `going_away`, `slow_consumer`, `token_expired` (the client reconnects at once with a fresh token), `heartbeat_timeout`, `connect_timeout`, `network`, `refused`, `unavailable`, `unauthenticated`, `token_error`, `resubscribe`, or the name of a WebSocket close code. */
   reason: string;
   message: string;
   /** The WebSocket close code. */
   code?: number;
-  /** The HTTP status of a refused SSE request. */
+  /** The HTTP status of a refused request. */
   status?: number;
   /** Whether the client will connect again. */
   reconnect: boolean;
+}
+
+/** The detail of an `authenticated` event: the open WebSocket renewed its token in place. */
+export interface HeraldAuthenticated {
+  /** When the new token expires (RFC 3339, UTC); empty when it does not. */
+  expiresAt: string;
 }
 
 /** The events of a Herald client, by type. */
@@ -124,6 +150,7 @@ export interface HeraldEventMap {
   gap: CustomEvent<HeraldGap>;
   error: CustomEvent<HeraldError>;
   close: CustomEvent<HeraldClose>;
+  authenticated: CustomEvent<HeraldAuthenticated>;
 }
 
 /**

@@ -49,8 +49,29 @@
  *   min(max, initial × 2ⁿ) ("full jitter"); default 500 and 30000.
  * @property {number} [connectTimeout] Milliseconds a connection attempt may
  *   take until the server confirms the subscription; default 15000.
- * @property {boolean} [withCredentials] SSE only: send cookies on
- *   cross-origin requests (EventSource's `withCredentials`).
+ * @property {boolean} [withCredentials] SSE only: send cookies (such as
+ *   `herald_token`) on cross-origin requests (EventSource's
+ *   `withCredentials`); the server must list the page's origin in
+ *   `--allowed-origins`. WebSocket handshakes carry the server's cookies by
+ *   themselves.
+ * @property {HeraldToken} [token] The credential, sent as the
+ *   `access_token` query parameter of every connection: a token, or a
+ *   function returning the current one (or a promise of it), called before
+ *   every connection and, over WebSocket, before the token expires to
+ *   renew it in place. Default none: the server sees the `herald_token`
+ *   cookie, if the application set one.
+ */
+
+/**
+ * A credential for a {@link Herald} client: a token (a JWT), or a function
+ * that returns the current token or a promise of it. An empty result means
+ * none. The function should return a token that is still valid for a while
+ * (cache it until shortly before its expiry); the client calls it before
+ * every connection, so it must not throw for transient failures it can
+ * retry itself — a thrown error or rejected promise counts as a failed
+ * connection attempt and is retried with backoff.
+ *
+ * @typedef {string | (() => string | null | undefined | Promise<string | null | undefined>)} HeraldToken
  */
 
 /**
@@ -86,6 +107,21 @@ const TOPIC_MAX_LENGTH = 255;
 // this client sent.
 const FATAL_CLOSE_CODES = new Set([1002, 1003, 1007, 1008, 1009]);
 
+// The WebSocket close code of an expired credential.
+const CLOSE_TOKEN_EXPIRED = 4001;
+
+// Why a connection ends when its credential expired: the SSE herald.error
+// code and the WebSocket close reason.
+const TOKEN_EXPIRED = 'token_expired';
+
+// A WebSocket renews its token this long before it expires at the most,
+// and never earlier than halfway through the token's remaining life.
+const REFRESH_MARGIN_MAX = 30000;
+
+// The longest delay setTimeout keeps (2³¹ − 1 ms); longer waits are taken
+// in steps.
+const MAX_TIMER_DELAY = 2 ** 31 - 1;
+
 // Reasons of the WebSocket close codes of docs/browser-protocol.md.
 const CLOSE_REASONS = new Map([
   [1000, 'normal'],
@@ -95,6 +131,7 @@ const CLOSE_REASONS = new Map([
   [1009, 'message_too_big'],
   [1011, 'internal_error'],
   [4000, 'slow_consumer'],
+  [CLOSE_TOKEN_EXPIRED, TOKEN_EXPIRED],
 ]);
 
 const now = () => globalThis.performance?.now?.() ?? Date.now();
@@ -227,13 +264,77 @@ function toSubscribed(f) {
  * @param {string[]} topics
  * @param {string} lastEventId
  * @param {number} heartbeat milliseconds, 0 for the server's default
+ * @param {string} token the credential, '' for none
  */
-function endpoint(base, path, topics, lastEventId, heartbeat) {
+function endpoint(base, path, topics, lastEventId, heartbeat, token) {
   const u = new URL(path, base);
   for (const t of topics) u.searchParams.append('topic', t);
   if (lastEventId) u.searchParams.set('last_event_id', lastEventId);
   if (heartbeat > 0) u.searchParams.set('heartbeat', `${Math.round(heartbeat)}ms`);
+  if (token) u.searchParams.set('access_token', token);
   return u;
+}
+
+/**
+ * Reads the expiry of a JWT (its exp claim) without verifying it.
+ *
+ * @param {string} token
+ * @returns {number} when it expires, in ms since the epoch; 0 when unknown
+ */
+function tokenExpiry(token) {
+  const parts = token.split('.');
+  if (parts.length !== 3) return 0;
+  try {
+    const claims = JSON.parse(atob(parts[1].replace(/-/g, '+').replace(/_/g, '/')));
+    const exp = claims?.exp;
+    return typeof exp === 'number' && Number.isFinite(exp) && exp > 0 ? exp * 1000 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Asks again with fetch why a request failed before its stream opened:
+ * browsers hide the status of a refused EventSource request and WebSocket
+ * handshake. A status that explains says why (a 4xx other than 408 and 429
+ * is final); any other answer counts as a network failure.
+ *
+ * @param {URL} url the request, over http(s)
+ * @param {boolean} withCredentials whether to send cookies cross-origin
+ * @param {AbortSignal} signal ends the probe
+ * @param {(status: number) => boolean} explains whether a failure status is the server's refusal
+ * @param {string} failed the message of a network failure
+ * @returns {Promise<{reason: string, message: string, status?: number, serverReason?: string, fatal: boolean}>}
+ */
+async function diagnose(url, withCredentials, signal, explains, failed) {
+  try {
+    const res = await fetch(url.href, {
+      headers: { Accept: 'text/event-stream' },
+      credentials: withCredentials ? 'include' : 'same-origin',
+      cache: 'no-store',
+      signal,
+    });
+    if (res.ok || !explains(res.status)) {
+      await res.body?.cancel();
+      return { reason: 'network', message: failed, fatal: false, status: res.status };
+    }
+    const body = parseJSON(await res.text());
+    const fatal = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+    /** @type {{reason: string, message: string, status: number, serverReason?: string, fatal: boolean}} */
+    const info = {
+      reason: fatal ? 'refused' : 'unavailable',
+      message: typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`,
+      status: res.status,
+      fatal,
+    };
+    // The google.rpc.ErrorInfo detail names the refusal's reason
+    // (token_expired, invalid_token, …).
+    const detail = Array.isArray(body?.details) ? body.details.find((/** @type {any} */ d) => typeof d?.reason === 'string') : null;
+    if (detail) info.serverReason = detail.reason;
+    return info;
+  } catch (err) {
+    return { reason: 'network', message: `${failed}: ${err}`, fatal: false };
+  }
 }
 
 // A connection reports to its client through these callbacks, each bound to
@@ -246,7 +347,9 @@ function endpoint(base, path, topics, lastEventId, heartbeat) {
 // activity()         any traffic (heartbeats included)
 // serverError(err)   an error the server reported, the connection goes on
 // ready()            (WebSocket) the socket opened
-// end(info)          the connection is over: {reason, message, code?, status?, fatal}
+// authenticated(ms)  (WebSocket) the server took a new token, which expires
+//                    then (ms since the epoch, 0 for never)
+// end(info)          the connection is over: {reason, message, code?, status?, serverReason?, fatal}
 
 /**
  * One EventSource connection.
@@ -330,35 +433,11 @@ class SSEConnection {
   }
 
   // EventSource gave up without telling why (a status other than 200 or a
-  // wrong content type): ask again with fetch to read the status and the
-  // JSON error. A 4xx other than 408 and 429 is final.
+  // wrong content type): ask again to read the status and the JSON error.
   async diagnose() {
     const probe = new AbortController();
     this.probe = probe;
-    let info;
-    try {
-      const res = await fetch(this.url.href, {
-        headers: { Accept: 'text/event-stream' },
-        credentials: this.withCredentials ? 'include' : 'same-origin',
-        cache: 'no-store',
-        signal: probe.signal,
-      });
-      if (res.ok) {
-        probe.abort();
-        info = { reason: 'network', message: 'the event stream failed to open', fatal: false, status: res.status };
-      } else {
-        const body = parseJSON(await res.text());
-        const fatal = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
-        info = {
-          reason: fatal ? 'refused' : 'unavailable',
-          message: typeof body?.message === 'string' ? body.message : `HTTP ${res.status}`,
-          status: res.status,
-          fatal,
-        };
-      }
-    } catch (err) {
-      info = { reason: 'network', message: `the event stream failed to open: ${err}`, fatal: false };
-    }
+    const info = await diagnose(this.url, this.withCredentials, probe.signal, () => true, 'the event stream failed to open');
     if (!this.closed) this.cb.end(info);
   }
 
@@ -377,9 +456,15 @@ class WSConnection {
   /**
    * @param {URL} url
    * @param {string[]} topics the topics the handshake subscribes to
+   * @param {boolean} withCredentials whether a probe of a failed handshake
+   *   sends cookies cross-origin
    * @param {any} cb
    */
-  constructor(url, topics, cb) {
+  constructor(url, topics, withCredentials, cb) {
+    this.url = url;
+    this.withCredentials = withCredentials;
+    /** @type {AbortController | null} */
+    this.probe = null;
     this.cb = cb;
     this.closed = false;
     this.opened = false;
@@ -387,7 +472,7 @@ class WSConnection {
     this.requested = new Set(topics);
     /** Whether the connection has a subscription, hence a position. */
     this.positioned = topics.length > 0;
-    /** Requests awaiting an answer, in order: id → {type, topics}. */
+    /** Requests awaiting an answer, in order: id → {type, topics, token?}. */
     this.pending = new Map();
     // The handshake's subscription is answered first.
     if (topics.length > 0) this.pending.set('', { type: 'handshake', topics });
@@ -407,14 +492,37 @@ class WSConnection {
       if (this.closed) return;
       this.closed = true;
       const code = e.code;
-      const reason = CLOSE_REASONS.get(code) ?? (this.opened ? 'closed' : 'network');
+      if (!this.opened) {
+        this.diagnose(code);
+        return;
+      }
+      const reason = CLOSE_REASONS.get(code) ?? 'closed';
       cb.end({
         reason,
-        message: e.reason || (this.opened ? `the WebSocket closed with code ${code}` : 'the WebSocket failed to open'),
+        message: e.reason || `the WebSocket closed with code ${code}`,
         code,
         fatal: FATAL_CLOSE_CODES.has(code),
       });
     });
+  }
+
+  /**
+   * The handshake failed, and browsers do not say why (close code 1006):
+   * ask again over HTTP. The server answers a request that is no WebSocket
+   * handshake with 400, so only a refusal of the credential (401), of the
+   * origin or topics (403) or a temporary one (408, 429, 5xx) explains the
+   * failure.
+   *
+   * @param {number} code the close code
+   */
+  async diagnose(code) {
+    const probe = new AbortController();
+    this.probe = probe;
+    const url = new URL(this.url);
+    url.protocol = url.protocol === 'wss:' ? 'https:' : 'http:';
+    const explains = (/** @type {number} */ s) => s === 401 || s === 403 || s === 408 || s === 429 || s >= 500;
+    const info = await diagnose(url, this.withCredentials, probe.signal, explains, 'the WebSocket failed to open');
+    if (!probe.signal.aborted) this.cb.end({ ...info, code });
   }
 
   /** @param {unknown} data */
@@ -434,9 +542,23 @@ class WSConnection {
       }
       case 'subscribed': {
         // Answers come in the order of the requests.
-        const first = this.pending.keys().next();
-        if (!first.done) this.pending.delete(first.value);
+        for (const [id, req] of this.pending) {
+          if (req.type === 'auth') continue;
+          this.pending.delete(id);
+          break;
+        }
         cb.subscribed(toSubscribed(f));
+        return;
+      }
+      case 'authenticated': {
+        const req = typeof f.id === 'string' ? this.pending.get(f.id) : undefined;
+        if (req?.type !== 'auth') {
+          cb.serverError({ code: 'invalid_frame', message: 'herald: an authenticated frame that answers no auth request' });
+          return;
+        }
+        this.pending.delete(f.id);
+        const expires = typeof f.expires_at === 'string' ? Date.parse(f.expires_at) : 0;
+        cb.authenticated(req.token, Number.isFinite(expires) ? expires : 0);
         return;
       }
       case 'gap':
@@ -447,19 +569,22 @@ class WSConnection {
         cb.activity();
         return;
       case 'error': {
+        /** @type {Record<string, unknown>} */
         const err = {
           code: typeof f.code === 'string' ? f.code : 'error',
           message: typeof f.message === 'string' ? f.message : '',
         };
+        if (typeof f.reason === 'string') err.reason = f.reason;
+        if (typeof f.id === 'string') err.id = f.id;
         const req = typeof f.id === 'string' ? this.pending.get(f.id) : undefined;
         if (req) {
           this.pending.delete(f.id);
+          err.request = req.type;
           // The server refused these topics: the connection does not have them.
           if (req.type === 'subscribe') for (const t of req.topics) this.requested.delete(t);
-          cb.serverError({ ...err, id: f.id, request: req.type, topics: req.topics });
-        } else {
-          cb.serverError(typeof f.id === 'string' ? { ...err, id: f.id } : err);
+          if (req.type !== 'auth') err.topics = req.topics;
         }
+        cb.serverError(err);
         return;
       }
       default:
@@ -507,7 +632,21 @@ class WSConnection {
     this.ws.send(JSON.stringify(frame));
   }
 
+  /**
+   * Replaces the connection's token; the server answers with an
+   * authenticated or an error frame.
+   *
+   * @param {string} token
+   */
+  auth(token) {
+    if (this.closed || !this.opened) return;
+    const id = `a${++this.seq}`;
+    this.pending.set(id, { type: 'auth', topics: [], token });
+    this.ws.send(JSON.stringify({ type: 'auth', token, id }));
+  }
+
   close() {
+    this.probe?.abort();
     if (this.closed) return;
     this.closed = true;
     this.ws.close(1000, 'client closed');
@@ -531,15 +670,23 @@ class WSConnection {
  *   these topics after `requestedId` may be missing (`REASON_TRUNCATED`:
  *   retention dropped them; `REASON_EPOCH_CHANGED`: the server's history
  *   restarted).
- * - `error` — `{code, message, fatal, status?, id?, request?, topics?}`:
- *   something failed. With `fatal` the client has stopped (state `closed`);
- *   otherwise it carries on or reconnects by itself.
- * - `close` — `{reason, message, code?, reconnect}`: a connection ended;
- *   `reconnect` tells whether the client will connect again. `reason` is
- *   `client` after close(), `going_away` when the server shut down,
- *   `slow_consumer`, `heartbeat_timeout`, `connect_timeout`, `network`,
- *   `refused`, `unavailable`, `resubscribe` (SSE topics changed), or the
- *   name of a WebSocket close code.
+ * - `error` — `{code, message, fatal, status?, reason?, id?, request?,
+ *   topics?}`: something failed. With `fatal` the client has stopped
+ *   (state `closed`); otherwise it carries on or reconnects by itself.
+ *   `token_error`: the token function failed; `unauthenticated`: the
+ *   server refused the token (the client asks the token function again
+ *   after the backoff delay).
+ * - `close` — `{reason, message, code?, status?, reconnect}`: a connection
+ *   ended; `reconnect` tells whether the client will connect again.
+ *   `reason` is `client` after close(), `going_away` when the server shut
+ *   down, `slow_consumer`, `token_expired` (the client reconnects at once
+ *   with a fresh token), `heartbeat_timeout`, `connect_timeout`, `network`,
+ *   `refused`, `unavailable`, `unauthenticated`, `token_error`,
+ *   `resubscribe` (SSE topics changed), or the name of a WebSocket close
+ *   code.
+ * - `authenticated` — `{expiresAt}`: the open WebSocket renewed its token
+ *   in place; `expiresAt` is when the new one expires (RFC 3339, UTC), or
+ *   empty when it does not.
  *
  * A client is used from the page's single thread; it holds no resources
  * until connect() and none after close().
@@ -555,6 +702,7 @@ export class Herald extends EventTarget {
   /** @type {number} */ #backoffMax;
   /** @type {number} */ #connectTimeout;
   /** @type {boolean} */ #withCredentials;
+  /** @type {HeraldToken | undefined} */ #token;
 
   /** @type {HeraldState} */ #state = 'closed';
   /** @type {SSEConnection | WSConnection | null} */ #conn = null;
@@ -565,6 +713,8 @@ export class Herald extends EventTarget {
   /** @type {ReturnType<typeof setTimeout> | undefined} */ #watchdog;
   #deadline = 0; // when the current connection counts as dead
   #silence = 0; // how long the confirmed connection may stay silent, ms
+  #usedToken = ''; // the token the current connection presented last
+  /** @type {ReturnType<typeof setTimeout> | undefined} */ #refreshTimer;
   #onOnline = () => {
     if (this.#state === 'reconnecting' && this.#retryTimer !== undefined) this.#dial();
   };
@@ -590,6 +740,11 @@ export class Herald extends EventTarget {
     this.#backoffMax = numberOption(options.backoff?.max, 'backoff.max', DEFAULT_BACKOFF_MAX, 0);
     this.#connectTimeout = numberOption(options.connectTimeout, 'connectTimeout', DEFAULT_CONNECT_TIMEOUT, 1);
     this.#withCredentials = Boolean(options.withCredentials);
+    const token = options.token ?? undefined;
+    if (token !== undefined && typeof token !== 'string' && typeof token !== 'function') {
+      throw new TypeError('herald: token must be a string or a function returning one');
+    }
+    this.#token = token;
   }
 
   /** The client's state. @returns {HeraldState} */
@@ -697,8 +852,11 @@ export class Herald extends EventTarget {
     this.#dial();
   }
 
-  // Opens a connection now.
-  #dial() {
+  // Starts a connection attempt: gets the token, then connects. expired
+  // is the token the previous connection ended with for its expiry, if
+  // any: a token function that returns it again is asked again after the
+  // backoff delay instead.
+  #dial(expired = '') {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#transport === 'sse' && this.#topics.length === 0) {
@@ -709,6 +867,63 @@ export class Herald extends EventTarget {
     const gen = ++this.#gen;
     this.#confirmed = false;
     this.#silence = 0;
+    // The connect timeout covers getting the token too.
+    this.#deadline = now() + this.#connectTimeout;
+    this.#armWatchdog();
+    this.#withToken(gen, (token) => {
+      if (expired && token === expired) this.#tokenFailed('the token function returned the token that expired');
+      else this.#open(gen, token);
+    });
+  }
+
+  /**
+   * Gets the current token from the token option and hands it to use
+   * (synchronously unless the option returns a promise), unless the
+   * connection attempt gen was replaced meanwhile. A token function that
+   * throws or rejects ends the attempt.
+   *
+   * @param {number} gen
+   * @param {(token: string) => void} use
+   */
+  #withToken(gen, use) {
+    const fail = (/** @type {unknown} */ err) => gen === this.#gen && this.#tokenFailed(`the token function failed: ${err}`);
+    /** @type {unknown} */
+    let result;
+    try {
+      const source = this.#token;
+      result = typeof source === 'function' ? source() : source;
+    } catch (err) {
+      fail(err);
+      return;
+    }
+    const got = (/** @type {unknown} */ t) => gen === this.#gen && use(t ? String(t) : '');
+    if (result instanceof Promise || typeof (/** @type {any} */ (result)?.then) === 'function') {
+      Promise.resolve(result).then(got, fail);
+    } else {
+      got(result);
+    }
+  }
+
+  /**
+   * The token function failed to give a usable token. Before a
+   * connection, the attempt fails and is retried after the backoff delay;
+   * on an open WebSocket, which was to renew its token, the connection
+   * goes on until the token expires.
+   *
+   * @param {string} message
+   */
+  #tokenFailed(message) {
+    this.#emit('error', { code: 'token_error', message, fatal: false });
+    if (!this.#confirmed) this.#onEnd({ reason: 'token_error', message, fatal: false });
+  }
+
+  /**
+   * Opens connection attempt gen with token ('' for none).
+   *
+   * @param {number} gen
+   * @param {string} token
+   */
+  #open(gen, token) {
     const live = () => gen === this.#gen;
     const cb = {
       subscribed: (/** @type {any} */ info) => live() && this.#onSubscribed(info),
@@ -717,19 +932,19 @@ export class Herald extends EventTarget {
       activity: () => live() && this.#touch(),
       serverError: (/** @type {any} */ err) => live() && this.#onServerError(err),
       ready: () => live() && this.#onReady(),
+      authenticated: (/** @type {string} */ t, /** @type {number} */ expires) => live() && this.#onAuthenticated(t, expires),
       end: (/** @type {any} */ info) => live() && this.#onEnd(info),
     };
-    this.#deadline = now() + this.#connectTimeout;
-    this.#armWatchdog();
+    this.#usedToken = token;
     try {
       if (this.#transport === 'sse') {
-        const url = endpoint(this.#base, '/v1/sse', this.#topics, this.#lastEventId, this.#heartbeatRequest);
+        const url = endpoint(this.#base, '/v1/sse', this.#topics, this.#lastEventId, this.#heartbeatRequest, token);
         url.searchParams.set('envelope', '1');
         this.#conn = new SSEConnection(url, this.#withCredentials, cb);
       } else {
-        const url = endpoint(this.#base, '/v1/ws', this.#topics, this.#topics.length > 0 ? this.#lastEventId : '', this.#heartbeatRequest);
+        const url = endpoint(this.#base, '/v1/ws', this.#topics, this.#topics.length > 0 ? this.#lastEventId : '', this.#heartbeatRequest, token);
         url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-        this.#conn = new WSConnection(url, this.#topics, cb);
+        this.#conn = new WSConnection(url, this.#topics, this.#withCredentials, cb);
       }
     } catch (err) {
       // The browser refuses the URL itself (a ws: URL from an https: page,
@@ -766,6 +981,7 @@ export class Herald extends EventTarget {
     this.#armWatchdog();
     if (!first) return;
     this.#attempt = 0;
+    this.#scheduleRefresh(tokenExpiry(this.#usedToken));
     this.#setState('open');
     this.#emit('open', { transport: this.#transport, ...info });
   }
@@ -788,15 +1004,76 @@ export class Herald extends EventTarget {
     this.#emit('message', msg);
   }
 
-  /** @param {{reason: string, message: string, code?: number, status?: number, fatal: boolean}} info */
+  /**
+   * The WebSocket server took a new token.
+   *
+   * @param {string} token
+   * @param {number} expires when it expires (ms since the epoch), 0 never
+   */
+  #onAuthenticated(token, expires) {
+    this.#usedToken = token;
+    this.#touch();
+    this.#emit('authenticated', { expiresAt: expires ? new Date(expires).toISOString() : '' });
+    this.#scheduleRefresh(expires);
+  }
+
+  /**
+   * Over WebSocket with a token function, renews the connection's token
+   * in place (an auth frame) before it expires, so that the connection and
+   * its subscription go on: halfway through the token's remaining life, or
+   * REFRESH_MARGIN_MAX before its end if that is later. Should the renewal
+   * fail or come too late, the server closes the connection at the
+   * expiry and the client reconnects with a fresh token.
+   *
+   * @param {number} expires when the token expires (ms since the epoch);
+   *   0 when it does not, or is unknown
+   */
+  #scheduleRefresh(expires) {
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    const remaining = expires - Date.now();
+    if (this.#transport !== 'ws' || typeof this.#token !== 'function' || !expires || remaining <= 0) return;
+    const at = Date.now() + Math.max(remaining / 2, remaining - REFRESH_MARGIN_MAX);
+    const gen = this.#gen;
+    const wait = () => {
+      const left = at - Date.now();
+      if (left > 0) {
+        this.#refreshTimer = setTimeout(wait, Math.min(left, MAX_TIMER_DELAY));
+        return;
+      }
+      this.#refreshTimer = undefined;
+      this.#withToken(gen, (token) => {
+        // The same token would gain nothing: the connection then ends at
+        // its expiry and the client reconnects.
+        if (token && token !== this.#usedToken && this.#conn instanceof WSConnection) this.#conn.auth(token);
+      });
+    };
+    wait();
+  }
+
+  /** @param {{reason: string, message: string, code?: number, status?: number, serverReason?: string, fatal: boolean}} info */
   #onEnd(info) {
+    const tokenFunction = typeof this.#token === 'function';
+    // A confirmed connection whose token expired reconnects at once, with
+    // a fresh token.
+    const renew = info.reason === TOKEN_EXPIRED && this.#confirmed && tokenFunction;
+    const expired = this.#usedToken;
     this.#stop();
-    const { fatal, ...rest } = info;
+    const { fatal: refused, serverReason, ...rest } = info;
+    // A refused token is final unless the token function may give one
+    // that is accepted.
+    const retryToken = refused && info.status === 401 && tokenFunction;
+    const fatal = refused && !retryToken;
+    /** @type {Record<string, unknown>} */
+    const err = { code: info.reason, message: info.message, fatal };
+    if (info.status) err.status = info.status;
+    if (serverReason) err.reason = serverReason;
+    if (retryToken) {
+      rest.reason = 'unauthenticated';
+      this.#emit('error', { ...err, code: 'unauthenticated' });
+    }
     if (fatal) {
       globalThis.removeEventListener?.('online', this.#onOnline);
-      /** @type {Record<string, unknown>} */
-      const err = { code: info.reason, message: info.message, fatal: true };
-      if (info.status) err.status = info.status;
       if (info.code) err.closeCode = info.code;
       this.#emit('error', err);
       this.#emit('close', { ...rest, reconnect: false });
@@ -805,6 +1082,12 @@ export class Herald extends EventTarget {
     }
     this.#emit('close', { ...rest, reconnect: true });
     this.#setState('reconnecting');
+    if (renew) this.#dial(expired);
+    else this.#retryLater();
+  }
+
+  // Connects again after the backoff delay.
+  #retryLater() {
     const cap = Math.min(this.#backoffMax, this.#backoffInitial * 2 ** Math.min(this.#attempt, MAX_BACKOFF_EXPONENT));
     this.#attempt++;
     this.#retryTimer = setTimeout(() => this.#dial(), Math.random() * cap);
@@ -822,7 +1105,6 @@ export class Herald extends EventTarget {
     const wait = Math.max(0, this.#deadline - now());
     this.#watchdog = setTimeout(() => {
       this.#watchdog = undefined;
-      if (this.#conn === null) return;
       if (!this.#confirmed || this.#silence > 0) {
         if (now() < this.#deadline) {
           this.#armWatchdog();
@@ -853,6 +1135,8 @@ export class Herald extends EventTarget {
     this.#retryTimer = undefined;
     clearTimeout(this.#watchdog);
     this.#watchdog = undefined;
+    clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
   }
 
   /** @param {HeraldState} state */

@@ -87,11 +87,6 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"server is shutting down; reconnect and resume from your last id"))
 		return
 	}
-	if !websocket.IsWebSocketUpgrade(r) {
-		h.refuse(w, "bad_handshake", status.Error(codes.InvalidArgument,
-			"this endpoint speaks WebSocket: send a WebSocket handshake (GET with Upgrade: websocket)"))
-		return
-	}
 	if !h.origins.Allowed(r) {
 		h.refuse(w, "forbidden_origin", status.Errorf(codes.PermissionDenied,
 			"origin %s is not allowed; see --allowed-origins", quote(r.Header.Get("Origin"))))
@@ -100,6 +95,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	id, err := h.access.Authenticate(r)
 	if err != nil {
 		h.refuseErr(w, r, err)
+		return
+	}
+	// After the credential: a browser whose handshake failed can learn why
+	// with a plain GET of the same URL (its WebSocket API hides the status).
+	if !websocket.IsWebSocketUpgrade(r) {
+		h.refuse(w, "bad_handshake", status.Error(codes.InvalidArgument,
+			"this endpoint speaks WebSocket: send a WebSocket handshake (GET with Upgrade: websocket)"))
 		return
 	}
 	q := r.URL.Query()
