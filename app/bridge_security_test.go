@@ -7,6 +7,7 @@ import (
 
 	"github.com/heraldhq/herald/app"
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 )
 
 // startSecureBridge starts a bridge with TLS and token authentication for
@@ -14,7 +15,7 @@ import (
 func startSecureBridge(t *testing.T, tt testTLS, up *app.Node, upstreamToken string) *app.Bridge {
 	t.Helper()
 	cfg := testBridgeConfig(t, up.GRPCAddr().String())
-	cfg.Auth = auth.Config{HMACSecret: testSecret}
+	cfg.Auth = auth.Config{HMACSecret: authtest.Secret}
 	cfg.TLS = tt.cfg
 	cfg.UpstreamCAFile = tt.caFile
 	cfg.UpstreamToken = upstreamToken
@@ -25,7 +26,7 @@ func TestBridgeSecuresBothSides(t *testing.T) {
 	t.Parallel()
 	tt := newTestTLS(t)
 	up := startSecureNode(t, tt)
-	b := startSecureBridge(t, tt, up, mint(t, "bridge", auth.Permissions{Subscribe: []string{">"}}))
+	b := startSecureBridge(t, tt, up, authtest.Mint(t, authtest.Grant{Sub: "bridge", Subscribe: []string{">"}}))
 	base := "https://" + b.HTTPAddr().String()
 	hc := httpsClient(t, tt.ca.Pool(), true)
 	waitFor(t, 20*time.Second, "the bridge to reach its upstream over TLS", func() bool {
@@ -36,7 +37,7 @@ func TestBridgeSecuresBothSides(t *testing.T) {
 	if code := statusOf(t, hc, http.MethodGet, base+"/v1/sse?topic=news", nil, ""); code != http.StatusUnauthorized {
 		t.Fatalf("anonymous SSE through the bridge: %d, want 401", code)
 	}
-	reader := mint(t, "reader", auth.Permissions{Subscribe: []string{"news"}})
+	reader := authtest.Mint(t, authtest.Grant{Sub: "reader", Subscribe: []string{"news"}})
 	s := openSSE(t, hc, base+"/v1/sse?topic=news&access_token="+reader, nil)
 	if s.resp.Proto != "HTTP/2.0" {
 		t.Fatalf("SSE through the bridge over %s, want HTTP/2.0", s.resp.Proto)
@@ -52,7 +53,7 @@ func TestBridgeSecuresBothSides(t *testing.T) {
 	if code := statusOf(t, hc, http.MethodPost, publish, nil, "x"); code != http.StatusUnauthorized {
 		t.Fatalf("anonymous publish through the bridge: %d, want 401", code)
 	}
-	writer := mint(t, "writer", auth.Permissions{Publish: []string{"news"}})
+	writer := authtest.Mint(t, authtest.Grant{Sub: "writer", Publish: []string{"news"}})
 	if code := statusOf(t, hc, http.MethodPost, publish, bearer(writer), "hello"); code != http.StatusOK {
 		t.Fatalf("publish with a token through the bridge: %d", code)
 	}
@@ -65,7 +66,7 @@ func TestBridgeWithoutUpstreamTokenIsRefusedUpstream(t *testing.T) {
 	t.Parallel()
 	tt := newTestTLS(t)
 	b := startSecureBridge(t, tt, startSecureNode(t, tt), "")
-	reader := mint(t, "reader", auth.Permissions{Subscribe: []string{"news"}})
+	reader := authtest.Mint(t, authtest.Grant{Sub: "reader", Subscribe: []string{"news"}})
 	url := "https://" + b.HTTPAddr().String() + "/v1/sse?topic=news&access_token=" + reader
 	if code := statusOf(t, httpsClient(t, tt.ca.Pool(), true), http.MethodGet, url, nil, ""); code != http.StatusUnauthorized {
 		t.Fatalf("a subscription through a bridge without an upstream token: %d, want the upstream's 401", code)

@@ -7,35 +7,15 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"
 
 	"github.com/heraldhq/herald/app"
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/internal/tlsfiles/tlstest"
 )
-
-// testSecret is the HMAC secret of the tests' nodes.
-const testSecret = "an HMAC secret of at least 32 bytes, for tests"
-
-// mint returns a token for sub signed with testSecret, valid for an hour.
-func mint(t *testing.T, sub string, perms auth.Permissions) string {
-	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   sub,
-			ExpiresAt: jwt.NewNumericDate(time.Now().Add(time.Hour)),
-		},
-		Herald: perms,
-	}).SignedString([]byte(testSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
-}
 
 // testTLS is a throwaway CA and a certificate it signed, in files.
 type testTLS struct {
@@ -88,12 +68,12 @@ func statusOf(t *testing.T, hc *http.Client, method, url string, header http.Hea
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
 // startSecureNode starts a node that serves TLS with tt and requires
-// tokens signed with testSecret.
+// tokens signed with authtest.Secret.
 func startSecureNode(t *testing.T, tt testTLS) *app.Node {
 	t.Helper()
 	cfg := testConfig(t)
 	cfg.TLS = tt.cfg
-	cfg.Auth = auth.Config{HMACSecret: testSecret}
+	cfg.Auth = auth.Config{HMACSecret: authtest.Secret}
 	return startNode(t, cfg)
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/heraldhq/herald/app"
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/limits"
 )
@@ -86,10 +87,10 @@ func TestTLSNodeServesGRPCAndHTTPSWithHTTP2(t *testing.T) {
 func TestAuthNodeRefusesAnonymousClientsAndAcceptsTokens(t *testing.T) {
 	t.Parallel()
 	cfg := testConfig(t)
-	cfg.Auth = auth.Config{HMACSecret: testSecret}
+	cfg.Auth = auth.Config{HMACSecret: authtest.Secret}
 	n := startNode(t, cfg)
 	conn := dial(t, n.GRPCAddr().String())
-	tok := mint(t, "svc", auth.Permissions{Publish: []string{"orders.>"}, Subscribe: []string{"orders.>"}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "svc", Publish: []string{"orders.>"}, Subscribe: []string{"orders.>"}})
 
 	// gRPC.
 	if _, err := client.New(conn).Publish(t.Context(), "orders.new", []byte("x")); status.Code(err) != codes.Unauthenticated {
@@ -183,10 +184,10 @@ func TestStartSaysWhoMayDoWhat(t *testing.T) {
 		want  map[string]string
 	}{
 		{"open", auth.Config{}, "WARN", "OPEN MODE", nil},
-		{"token", auth.Config{HMACSecret: testSecret, AllowAnonymous: []string{"public.>"}, Audience: "herald"},
+		{"token", auth.Config{HMACSecret: authtest.Secret, AllowAnonymous: []string{"public.>"}, Audience: "herald"},
 			"INFO", "authentication required",
 			map[string]string{"methods": "hmac", "anonymous": "may subscribe to public.>", "audience": "herald"}},
-		{"no anonymous", auth.Config{HMACSecret: testSecret}, "INFO", "authentication required",
+		{"no anonymous", auth.Config{HMACSecret: authtest.Secret}, "INFO", "authentication required",
 			map[string]string{"anonymous": "refused"}},
 	} {
 		var logs logBuffer
@@ -217,7 +218,7 @@ func TestStartSaysWhoMayDoWhat(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %q", tc.name, k, rec[k], v)
 			}
 		}
-		if strings.Contains(logs.String(), testSecret) {
+		if strings.Contains(logs.String(), authtest.Secret) {
 			t.Errorf("%s: the secret is in the logs", tc.name)
 		}
 	}

@@ -8,32 +8,25 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/server"
 )
 
-// expirySecret is the HMAC secret of the server with short-lived tokens.
-const expirySecret = "an HMAC secret of at least 32 bytes, for tests"
-
 // shortLivedTokens returns a token function that mints a token allowing
-// topic t and expiring two seconds later, on every call.
-func shortLivedTokens() client.TokenFunc {
+// topic t and expiring one to two seconds later, on every call.
+func shortLivedTokens(tb testing.TB) client.TokenFunc {
 	return func(context.Context) (string, error) {
-		return jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
-			RegisteredClaims: jwt.RegisteredClaims{
-				Subject:   "svc",
-				ExpiresAt: jwt.NewNumericDate(time.Now().Add(2 * time.Second)),
-			},
-			Herald: auth.Permissions{Subscribe: []string{"t"}, Publish: []string{"t"}},
-		}).SignedString([]byte(expirySecret))
+		return authtest.Mint(tb, authtest.Grant{
+			Sub: "svc", Expires: authtest.Soon(), Subscribe: []string{"t"}, Publish: []string{"t"},
+		}), nil
 	}
 }
 
@@ -42,7 +35,7 @@ func shortLivedTokens() client.TokenFunc {
 // connection to it.
 func startAuthServer(t *testing.T) *grpc.ClientConn {
 	t.Helper()
-	a, err := auth.New(auth.Config{HMACSecret: expirySecret, Leeway: -1})
+	a, err := auth.New(auth.Config{HMACSecret: authtest.Secret, Leeway: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +69,7 @@ func startAuthServer(t *testing.T) *grpc.ClientConn {
 func TestSubscriptionOutlivesItsTokens(t *testing.T) {
 	t.Parallel()
 	conn := startAuthServer(t)
-	c := client.New(conn, client.WithTokenFunc(shortLivedTokens()))
+	c := client.New(conn, client.WithTokenFunc(shortLivedTokens(t)))
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 	defer cancel()
 	sub := c.Subscribe(ctx, []string{"t"}, fastBackoff())

@@ -7,34 +7,23 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/heraldhq/herald/app"
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 )
 
-// tokenSecret is the HMAC secret of the nodes that require tokens.
-const tokenSecret = "e2e-hmac-secret-0123456789abcdef0123"
-
 // startSecureNode starts a node that requires tokens signed with
-// tokenSecret and ends streams exactly at their token's expiry (no
+// authtest.Secret and ends streams exactly at their token's expiry (no
 // leeway).
 func startSecureNode(t *testing.T) *app.Node {
 	t.Helper()
-	return startNodeWith(t, "127.0.0.1:0", auth.Config{HMACSecret: tokenSecret, Leeway: -1})
+	return startNodeWith(t, "127.0.0.1:0", auth.Config{HMACSecret: authtest.Secret, Leeway: -1})
 }
 
 // publisherToken returns a token that may publish everywhere for a minute.
 func publisherToken(t *testing.T) string {
 	t.Helper()
-	c := auth.Claims{Herald: auth.Permissions{Publish: []string{">"}}}
-	c.Subject = "publisher"
-	c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(time.Minute))
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(tokenSecret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return authtest.Mint(t, authtest.Grant{Sub: "publisher", Expires: time.Now().Add(time.Minute), Publish: []string{">"}})
 }
 
 // minterJS makes a token function that signs, with WebCrypto, a token for
@@ -71,7 +60,7 @@ const minterJS = `((secret) => {
 // starts the client c on private.alice with it.
 func (tb *tab) startTokenClient(transport string) {
 	tb.t.Helper()
-	secret, _ := json.Marshal(tokenSecret)
+	secret, _ := json.Marshal(authtest.Secret)
 	eval[any](tb, fmt.Sprintf(`(window.minter = %s, null)`, fmt.Sprintf(minterJS, secret)))
 	tb.startClientWith("c", map[string]any{
 		"topics": []string{"private.alice"}, "transport": transport,

@@ -7,20 +7,17 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/gateway"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/server"
 )
-
-// testSecret signs the tests' tokens.
-const testSecret = "gateway-test-secret-of-at-least-32-bytes"
 
 // newHeraldFixture puts the gateway in front of Herald's own gRPC server,
 // configured with cfg, on a memory engine, reached in-process as a node
@@ -44,29 +41,16 @@ func newHeraldFixture(t *testing.T, cfg server.Config) *fixture {
 	})
 }
 
-// newTestAuth returns an Authenticator of tokens signed with testSecret.
+// newTestAuth returns an Authenticator of tokens signed with
+// authtest.Secret.
 func newTestAuth(t *testing.T, cfg auth.Config) *auth.Authenticator {
 	t.Helper()
-	cfg.HMACSecret = testSecret
+	cfg.HMACSecret = authtest.Secret
 	a, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
-}
-
-// mintToken returns a token of sub signed with secret, expiring after ttl
-// (which may be negative), allowed the given patterns.
-func mintToken(t *testing.T, secret, sub string, ttl time.Duration, subscribe, publish []string) string {
-	t.Helper()
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{Subject: sub, ExpiresAt: jwt.NewNumericDate(time.Now().Add(ttl))},
-		Herald:           auth.Permissions{Subscribe: subscribe, Publish: publish},
-	}).SignedString([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // wantRefusal checks a refusal answer: HTTP status, the JSON error (at the
@@ -125,9 +109,9 @@ func TestRefusalsOverHTTP(t *testing.T) {
 		HeartbeatInterval: time.Hour,
 	})
 	news := []string{"news.>"}
-	alice := "Bearer " + mintToken(t, testSecret, "alice", time.Hour, news, news)
-	forged := "Bearer " + mintToken(t, "another-secret-of-at-least-32-bytes!!", "alice", time.Hour, news, news)
-	expired := "Bearer " + mintToken(t, testSecret, "alice", -time.Hour, news, news)
+	alice := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news})
+	forged := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news, Secret: "another-secret-of-at-least-32-bytes!!"})
+	expired := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Expires: time.Now().Add(-time.Hour), Subscribe: news, Publish: news})
 
 	publishJSON := func(topic string) (string, string) {
 		return "/v1/publish", `{"topic":"` + topic + `","data":"aGk="}`
@@ -210,7 +194,7 @@ func TestCookieSubscribesOnly(t *testing.T) {
 	t.Parallel()
 	f := newHeraldFixture(t, server.Config{Auth: newTestAuth(t, auth.Config{}), HeartbeatInterval: time.Hour})
 	news := []string{"news"}
-	tok := mintToken(t, testSecret, "alice", time.Hour, news, news)
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news})
 	cookie := map[string]string{"Cookie": auth.CookieName + "=" + tok}
 
 	s := f.subscribe(t, "/v1/subscribe?topics=news", cookie)
@@ -244,10 +228,9 @@ func TestCookieSubscribesOnly(t *testing.T) {
 // error line; the status line had already said 200.
 func TestTokenExpiryEndsHTTPStream(t *testing.T) {
 	t.Parallel()
-	// No leeway, and exp has whole-second precision: the token expires in
-	// 1-2s.
+	// No leeway: the token expires in 1-2s.
 	f := newHeraldFixture(t, server.Config{Auth: newTestAuth(t, auth.Config{Leeway: -1}), HeartbeatInterval: time.Hour})
-	tok := mintToken(t, testSecret, "alice", 2*time.Second, []string{"news"}, nil)
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Expires: authtest.Soon(), Subscribe: []string{"news"}})
 
 	s := f.subscribe(t, "/v1/subscribe?topics=news", map[string]string{"Authorization": "Bearer " + tok})
 	if s.resp.StatusCode != http.StatusOK {

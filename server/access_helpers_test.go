@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -17,60 +16,24 @@ import (
 	"google.golang.org/grpc/test/bufconn"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/metrics"
 )
 
-// testSecret signs the tests' tokens.
-const testSecret = "server-test-secret-of-at-least-32-bytes"
-
 // newAuth returns an Authenticator for cfg, verifying tokens signed with
-// testSecret unless cfg names another credential setting.
+// authtest.Secret unless cfg names another credential setting.
 func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
 	t.Helper()
 	if !cfg.Enabled() {
-		cfg.HMACSecret = testSecret
+		cfg.HMACSecret = authtest.Secret
 	}
 	a, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return a
-}
-
-// grant describes a test token.
-type grant struct {
-	sub       string
-	ttl       time.Duration // exp from now; zero for a token without exp
-	aud, iss  string
-	subscribe []string
-	publish   []string
-	secret    string // default testSecret
-}
-
-// mint returns a token for g, signed with HS256.
-func mint(t testing.TB, g grant) string {
-	t.Helper()
-	c := auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{Subject: g.sub, Issuer: g.iss},
-		Herald:           auth.Permissions{Subscribe: g.subscribe, Publish: g.publish},
-	}
-	if g.ttl != 0 {
-		c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(g.ttl))
-	}
-	if g.aud != "" {
-		c.Audience = jwt.ClaimStrings{g.aud}
-	}
-	secret := g.secret
-	if secret == "" {
-		secret = testSecret
-	}
-	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString([]byte(secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tok
 }
 
 // bearer returns ctx with the outgoing credential tok; "" adds none.

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
@@ -26,30 +27,30 @@ type badCredential struct {
 // badCredentials returns the credentials strictAuth refuses, for topic
 // "news": it accepts audience "herald" and issuer "https://issuer.test".
 func badCredentials(t testing.TB) []badCredential {
-	md := func(g grant) []string {
-		if g.aud == "" {
-			g.aud = "herald"
+	md := func(g authtest.Grant) []string {
+		if g.Audience == "" {
+			g.Audience = "herald"
 		}
-		if g.iss == "" {
-			g.iss = "https://issuer.test"
+		if g.Issuer == "" {
+			g.Issuer = "https://issuer.test"
 		}
-		if g.subscribe == nil {
-			g.subscribe, g.publish = []string{">"}, []string{">"}
+		if g.Subscribe == nil {
+			g.Subscribe, g.Publish = []string{">"}, []string{">"}
 		}
-		return []string{auth.MetadataKey, "Bearer " + mint(t, g)}
+		return []string{auth.MetadataKey, "Bearer " + authtest.Mint(t, g)}
 	}
 	return []badCredential{
 		{"no credential", nil, codes.Unauthenticated, refusal.Unauthenticated, "authentication required"},
 		{"not a bearer", []string{auth.MetadataKey, "Basic dXNlcjpwdw=="}, codes.Unauthenticated, refusal.InvalidToken, "Bearer"},
 		{"garbage", []string{auth.MetadataKey, "Bearer not.a.token"}, codes.Unauthenticated, refusal.InvalidToken, "malformed"},
-		{"bad signature", md(grant{sub: "alice", ttl: time.Hour, secret: "another-secret-of-at-least-32-bytes!!"}),
+		{"bad signature", md(authtest.Grant{Sub: "alice", Secret: "another-secret-of-at-least-32-bytes!!"}),
 			codes.Unauthenticated, refusal.InvalidToken, "signature"},
-		{"expired", md(grant{sub: "alice", ttl: -time.Hour}), codes.Unauthenticated, refusal.TokenExpired, "expired"},
-		{"wrong audience", md(grant{sub: "alice", ttl: time.Hour, aud: "other"}),
+		{"expired", md(authtest.Grant{Sub: "alice", Expires: time.Now().Add(-time.Hour)}), codes.Unauthenticated, refusal.TokenExpired, "expired"},
+		{"wrong audience", md(authtest.Grant{Sub: "alice", Audience: "other"}),
 			codes.Unauthenticated, refusal.InvalidToken, "audience"},
-		{"wrong issuer", md(grant{sub: "alice", ttl: time.Hour, iss: "https://evil.test"}),
+		{"wrong issuer", md(authtest.Grant{Sub: "alice", Issuer: "https://evil.test"}),
 			codes.Unauthenticated, refusal.InvalidToken, "issuer"},
-		{"outside the claim", md(grant{sub: "alice", ttl: time.Hour, subscribe: []string{"other"}, publish: []string{"other"}}),
+		{"outside the claim", md(authtest.Grant{Sub: "alice", Subscribe: []string{"other"}, Publish: []string{"other"}}),
 			codes.PermissionDenied, refusal.PermissionDenied, `token "alice" may not`},
 	}
 }
@@ -77,7 +78,7 @@ func TestPublishAccess(t *testing.T) {
 	_, err := c.Publish(ctx, &heraldv1.PublishRequest{Topic: "bad topic!"})
 	wantStatus(t, err, codes.Unauthenticated, "authentication required")
 
-	tok := mint(t, grant{sub: "alice", ttl: time.Hour, aud: "herald", iss: "https://issuer.test", publish: []string{"news.>"}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Audience: "herald", Issuer: "https://issuer.test", Publish: []string{"news.>"}})
 	publish(bearer(ctx, tok), t, c, "news.eu", "accepted")
 	_, err = c.Publish(bearer(ctx, tok), &heraldv1.PublishRequest{Topic: "news"})
 	wantStatus(t, err, codes.PermissionDenied, `token "alice" may not publish to "news"`)
@@ -120,11 +121,11 @@ func TestSubscribeOwnTopic(t *testing.T) {
 	e := newEnv(t, Config{Auth: newAuth(t, auth.Config{}), HeartbeatInterval: time.Hour}, memory.Options{})
 	ctx := testContext(t)
 	c := e.client(t)
-	userGrant := func(sub string) grant {
-		return grant{sub: sub, ttl: time.Hour, subscribe: []string{"user.{sub}"}}
+	userGrant := func(sub string) authtest.Grant {
+		return authtest.Grant{Sub: sub, Subscribe: []string{"user.{sub}"}}
 	}
-	alice := bearer(ctx, mint(t, userGrant("alice")))
-	service := bearer(ctx, mint(t, grant{sub: "notifier", ttl: time.Hour, publish: []string{"user.*"}}))
+	alice := bearer(ctx, authtest.Mint(t, userGrant("alice")))
+	service := bearer(ctx, authtest.Mint(t, authtest.Grant{Sub: "notifier", Publish: []string{"user.*"}}))
 
 	for _, topics := range [][]string{{"user.bob"}, {"user.*"}, {"user.>"}, {"user.alice", "user.bob"}} {
 		err := subscribeErr(alice, t, c, topics...)
@@ -147,7 +148,7 @@ func TestAnonymousAccess(t *testing.T) {
 	e := newEnv(t, Config{Auth: a, HeartbeatInterval: time.Hour}, memory.Options{})
 	ctx := testContext(t)
 	c := e.client(t)
-	holder := bearer(ctx, mint(t, grant{sub: "editor", ttl: time.Hour, publish: []string{">"}}))
+	holder := bearer(ctx, authtest.Mint(t, authtest.Grant{Sub: "editor", Publish: []string{">"}}))
 
 	anon, _ := subscribe(ctx, t, c, &heraldv1.SubscribeRequest{Topics: []string{"public.news"}})
 	st, _ := subscribe(holder, t, c, &heraldv1.SubscribeRequest{Topics: []string{"public.>"}})

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc/codes"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
@@ -17,16 +18,15 @@ import (
 // without losing a message.
 func TestTokenExpiresMidStream(t *testing.T) {
 	t.Parallel()
-	// No leeway: the stream must end at exp, which has whole-second
-	// precision, so a token minted to expire in 2s expires in 1-2s.
+	// No leeway: the stream must end at exp, one to two seconds ahead.
 	a := newAuth(t, auth.Config{Leeway: -1})
 	e := newEnv(t, Config{Auth: a, HeartbeatInterval: time.Hour}, memory.Options{})
 	ctx := testContext(t)
 	c := e.client(t)
-	reader := grant{sub: "alice", ttl: 2 * time.Second, subscribe: []string{"news"}}
-	exp := time.Now().Add(2 * time.Second).Truncate(time.Second) // at or before the token's exp
-	short := mint(t, reader)
-	publisher := bearer(ctx, mint(t, grant{sub: "editor", ttl: time.Hour, publish: []string{"news"}}))
+	reader := authtest.Grant{Sub: "alice", Expires: authtest.Soon(), Subscribe: []string{"news"}}
+	exp := reader.Expires // the token's exp
+	short := authtest.Mint(t, reader)
+	publisher := bearer(ctx, authtest.Mint(t, authtest.Grant{Sub: "editor", Publish: []string{"news"}}))
 
 	st, _ := subscribe(bearer(ctx, short), t, c, &heraldv1.SubscribeRequest{Topics: []string{"news"}})
 	first := publish(publisher, t, c, "news", "before expiry")
@@ -56,8 +56,8 @@ func TestTokenExpiresMidStream(t *testing.T) {
 	err = subscribeErr(bearer(ctx, short), t, c, "news")
 	wantStatus(t, err, codes.Unauthenticated, "token expired")
 	missed := publish(publisher, t, c, "news", "while away")
-	reader.ttl = time.Hour
-	st, _ = subscribe(bearer(ctx, mint(t, reader)), t, c, &heraldv1.SubscribeRequest{
+	reader.Expires = time.Now().Add(time.Hour)
+	st, _ = subscribe(bearer(ctx, authtest.Mint(t, reader)), t, c, &heraldv1.SubscribeRequest{
 		Topics: []string{"news"}, LastEventId: first.GetId(),
 	})
 	if m := recvMessage(t, st); m.GetId() != missed.GetId() {
@@ -71,8 +71,8 @@ func TestSubscribeExpiredWithinLeeway(t *testing.T) {
 	t.Parallel()
 	a := newAuth(t, auth.Config{Leeway: time.Minute})
 	e := newEnv(t, Config{Auth: a, HeartbeatInterval: time.Hour}, memory.Options{})
-	ctx := bearer(testContext(t), mint(t, grant{sub: "alice", ttl: -2 * time.Second,
-		subscribe: []string{"news"}, publish: []string{"news"}}))
+	ctx := bearer(testContext(t), authtest.Mint(t, authtest.Grant{Sub: "alice", Expires: time.Now().Add(-2 * time.Second),
+		Subscribe: []string{"news"}, Publish: []string{"news"}}))
 	c := e.client(t)
 
 	err := subscribeErr(ctx, t, c, "news")

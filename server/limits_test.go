@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
@@ -28,7 +29,7 @@ func TestPublishRateLimit(t *testing.T) {
 	ctx := testContext(t)
 	c := e.client(t)
 	token := func(sub string) context.Context {
-		return bearer(ctx, mint(t, grant{sub: sub, ttl: time.Hour, subscribe: []string{">"}, publish: []string{">"}}))
+		return bearer(ctx, authtest.Mint(t, authtest.Grant{Sub: sub, Subscribe: []string{">"}, Publish: []string{">"}}))
 	}
 	alice, bob := token("alice"), token("bob")
 	st, _ := subscribe(bob, t, c, &heraldv1.SubscribeRequest{Topics: []string{"t"}})

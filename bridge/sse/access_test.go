@@ -13,17 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
-
-// testSecret signs the tests' tokens.
-const testSecret = "sse-test-secret-of-at-least-32-bytes!"
 
 // testAudience is the audience the tests' authenticators require.
 const testAudience = "herald-test"
@@ -32,7 +28,7 @@ const testAudience = "herald-test"
 // secret and audience.
 func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
 	t.Helper()
-	cfg.HMACSecret, cfg.Audience = testSecret, testAudience
+	cfg.HMACSecret, cfg.Audience = authtest.Secret, testAudience
 	a, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -40,43 +36,15 @@ func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
 	return a
 }
 
-// token describes a token to mint.
-type token struct {
-	sub       string
-	subscribe []string
-	exp       time.Time // zero: an hour from now
-	aud       string    // empty: testAudience
-	secret    string    // empty: testSecret
-}
-
-// mint signs tok with HS256.
-func mint(t testing.TB, tok token) string {
+// mint returns authtest.Mint of g, for testAudience unless g names
+// another audience.
+func mint(t testing.TB, g authtest.Grant) string {
 	t.Helper()
-	if tok.exp.IsZero() {
-		tok.exp = time.Now().Add(time.Hour)
+	if g.Audience == "" {
+		g.Audience = testAudience
 	}
-	if tok.aud == "" {
-		tok.aud = testAudience
-	}
-	if tok.secret == "" {
-		tok.secret = testSecret
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   tok.sub,
-			Audience:  jwt.ClaimStrings{tok.aud},
-			ExpiresAt: jwt.NewNumericDate(tok.exp),
-		},
-		Herald: auth.Permissions{Subscribe: tok.subscribe},
-	}).SignedString([]byte(tok.secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return authtest.Mint(t, g)
 }
-
-// soon is an expiry one to two seconds ahead: tokens carry whole seconds.
-func soon() time.Time { return time.Now().Add(2 * time.Second).Truncate(time.Second) }
 
 // bearer is the Authorization header of tok.
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
@@ -94,10 +62,10 @@ func TestAccessRefusals(t *testing.T) {
 		Auth:   newAuth(t, auth.Config{}),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}})
-	news := mint(t, token{sub: "alice", subscribe: []string{"news.>"}})
-	forged := mint(t, token{sub: "alice", subscribe: []string{">"}, secret: "another-secret-of-at-least-32-bytes!!"})
-	expired := mint(t, token{sub: "alice", subscribe: []string{">"}, exp: time.Now().Add(-time.Hour)})
-	otherAud := mint(t, token{sub: "alice", subscribe: []string{">"}, aud: "someone-else"})
+	news := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
+	forged := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
+	expired := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
+	otherAud := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
 
 	for _, tt := range []struct {
 		name   string
@@ -158,7 +126,7 @@ func TestAccessRefusals(t *testing.T) {
 func TestUserTopics(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{})}})
-	alice := bearer(mint(t, token{sub: "alice", subscribe: []string{"user.{sub}"}}))
+	alice := bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
 
 	e.refused(t, "/v1/sse?topic=user.bob", alice, 403, `token "alice" may not subscribe to "user.bob"`)
 	e.refused(t, "/v1/sse?topic=user.*", alice, 403, "user.*")
@@ -175,7 +143,7 @@ func TestUserTopics(t *testing.T) {
 func TestTokenSources(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{})}})
-	tok := mint(t, token{sub: "alice", subscribe: []string{"news"}})
+	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	for name, open := range map[string]func() *eventStream{
 		"cookie": func() *eventStream {
 			return e.open(t, "/v1/sse?topic=news", http.Header{"Cookie": {auth.CookieName + "=" + tok}})
@@ -210,7 +178,7 @@ func TestAnonymousPatterns(t *testing.T) {
 
 	e.refused(t, "/v1/sse?topic=private", nil, 401, "anonymous clients may not subscribe")
 
-	holder := bearer(mint(t, token{sub: "alice", subscribe: []string{"private"}}))
+	holder := bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"private"}}))
 	s = e.open(t, "/v1/sse?topic=private&topic=public.news", holder)
 	s.subscribed(t)
 }
@@ -248,8 +216,8 @@ func TestTokenExpiresMidStream(t *testing.T) {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t, envOptions{proto: p, cfg: Config{Auth: newAuth(t, auth.Config{Leeway: -1})}})
-			exp := soon()
-			s := e.open(t, "/v1/sse?topic=news", bearer(mint(t, token{sub: "alice", subscribe: []string{"news"}, exp: exp})))
+			exp := authtest.Soon()
+			s := e.open(t, "/v1/sse?topic=news", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 			s.subscribed(t)
 			s.expiredEvent(t, exp)
 			if got := e.refusals(t, refusal.TokenExpired); got != 1 {
@@ -267,8 +235,8 @@ func TestResumeAfterExpiry(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{Leeway: -1})}})
 	claim := []string{"feed"}
-	exp := soon()
-	s := e.open(t, "/v1/sse?topic=feed", bearer(mint(t, token{sub: "alice", subscribe: claim, exp: exp})))
+	exp := authtest.Soon()
+	s := e.open(t, "/v1/sse?topic=feed", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	s.subscribed(t)
 
 	var mu sync.Mutex
@@ -305,7 +273,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 		return len(published) >= len(got)+5
 	})
 	s = e.open(t, "/v1/sse?topic=feed", http.Header{
-		"Authorization": {"Bearer " + mint(t, token{sub: "alice", subscribe: claim})},
+		"Authorization": {"Bearer " + mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})},
 		"Last-Event-Id": {got[len(got)-1]},
 	})
 	s.subscribed(t)

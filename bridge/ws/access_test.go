@@ -10,17 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
 )
-
-// testSecret signs the tests' tokens.
-const testSecret = "ws-test-secret-of-at-least-32-bytes!!"
 
 // testAudience is the audience the tests' authenticators require.
 const testAudience = "herald-test"
@@ -29,7 +26,7 @@ const testAudience = "herald-test"
 // secret and audience.
 func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
 	t.Helper()
-	cfg.HMACSecret, cfg.Audience = testSecret, testAudience
+	cfg.HMACSecret, cfg.Audience = authtest.Secret, testAudience
 	a, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -37,43 +34,15 @@ func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
 	return a
 }
 
-// token describes a token to mint.
-type token struct {
-	sub       string
-	subscribe []string
-	exp       time.Time // zero: an hour from now
-	aud       string    // empty: testAudience
-	secret    string    // empty: testSecret
-}
-
-// mint signs tok with HS256.
-func mint(t testing.TB, tok token) string {
+// mint returns authtest.Mint of g, for testAudience unless g names
+// another audience.
+func mint(t testing.TB, g authtest.Grant) string {
 	t.Helper()
-	if tok.exp.IsZero() {
-		tok.exp = time.Now().Add(time.Hour)
+	if g.Audience == "" {
+		g.Audience = testAudience
 	}
-	if tok.aud == "" {
-		tok.aud = testAudience
-	}
-	if tok.secret == "" {
-		tok.secret = testSecret
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Subject:   tok.sub,
-			Audience:  jwt.ClaimStrings{tok.aud},
-			ExpiresAt: jwt.NewNumericDate(tok.exp),
-		},
-		Herald: auth.Permissions{Subscribe: tok.subscribe},
-	}).SignedString([]byte(tok.secret))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return authtest.Mint(t, g)
 }
-
-// soon is an expiry one to two seconds ahead: tokens carry whole seconds.
-func soon() time.Time { return time.Now().Add(2 * time.Second).Truncate(time.Second) }
 
 // withToken is the dial option that sends tok as a bearer token.
 func withToken(tok string) dialOpts {
@@ -114,10 +83,10 @@ func authEnv(t testing.TB, a auth.Config, l limits.Config) *env {
 func TestHandshakeAccessRefusals(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	news := mint(t, token{sub: "alice", subscribe: []string{"news.>"}})
-	forged := mint(t, token{sub: "alice", subscribe: []string{">"}, secret: "another-secret-of-at-least-32-bytes!!"})
-	expired := mint(t, token{sub: "alice", subscribe: []string{">"}, exp: time.Now().Add(-time.Hour)})
-	otherAud := mint(t, token{sub: "alice", subscribe: []string{">"}, aud: "someone-else"})
+	news := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
+	forged := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
+	expired := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
+	otherAud := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
 
 	for _, tt := range []struct {
 		name   string
@@ -173,7 +142,7 @@ func TestHandshakeAccessRefusals(t *testing.T) {
 func TestHandshakeUserTopics(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	alice := withToken(mint(t, token{sub: "alice", subscribe: []string{"user.{sub}"}}))
+	alice := withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
 	_, resp, err := e.tryDial(t, "?topic=user.bob", alice)
 	wantDenied(t, resp, err, 403, 7, `token "alice" may not subscribe to "user.bob"`)
 
@@ -192,7 +161,7 @@ func TestHandshakeUserTopics(t *testing.T) {
 func TestHandshakeTokenSources(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	tok := mint(t, token{sub: "alice", subscribe: []string{"news"}})
+	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	for name, dial := range map[string]func() *websocket.Conn{
 		"cookie": func() *websocket.Conn {
 			return e.dial(t, "?topic=news", dialOpts{header: http.Header{"Cookie": {auth.CookieName + "=" + tok}}})
@@ -256,8 +225,8 @@ func TestTokenExpiresMidConnection(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	for _, query := range []string{"?topic=news", ""} {
-		exp := soon()
-		c := e.dial(t, query, withToken(mint(t, token{sub: "alice", subscribe: []string{"news"}, exp: exp})))
+		exp := authtest.Soon()
+		c := e.dial(t, query, withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 		wantExpired(t, c, exp)
 	}
 	e.waitClosed(t)
@@ -273,8 +242,8 @@ func TestResumeAfterExpiry(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	claim := []string{"feed"}
-	exp := soon()
-	c := e.dial(t, "?topic=feed", withToken(mint(t, token{sub: "alice", subscribe: claim, exp: exp})))
+	exp := authtest.Soon()
+	c := e.dial(t, "?topic=feed", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	expect(t, c, "subscribed")
 
 	var mu sync.Mutex
@@ -309,7 +278,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 		defer mu.Unlock()
 		return len(published) >= len(got)+5
 	})
-	c = e.dial(t, "?topic=feed&last_event_id="+got[len(got)-1], withToken(mint(t, token{sub: "alice", subscribe: claim})))
+	c = e.dial(t, "?topic=feed&last_event_id="+got[len(got)-1], withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})))
 	expect(t, c, "subscribed")
 	close(stop)
 	<-done
@@ -360,7 +329,7 @@ func TestConnectionLimitPerAddress(t *testing.T) {
 func TestSubscribeFrameOutsideClaim(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	c := e.dial(t, "?topic=news.a", withToken(mint(t, token{sub: "alice", subscribe: []string{"news.>"}})))
+	c := e.dial(t, "?topic=news.a", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})))
 	expect(t, c, "subscribed")
 
 	send(t, c, `{"type":"subscribe","topics":["news.b","secret"],"id":"s"}`)
@@ -464,12 +433,12 @@ func TestAuthFrameExtendsExpiry(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	claim := []string{"news"}
-	exp := soon()
-	c := e.dial(t, "?topic=news", withToken(mint(t, token{sub: "alice", subscribe: claim, exp: exp})))
+	exp := authtest.Soon()
+	c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	expect(t, c, "subscribed")
 
 	exp2 := time.Now().Add(time.Hour).Truncate(time.Second)
-	send(t, c, `{"type":"auth","token":"`+mint(t, token{sub: "alice", subscribe: claim, exp: exp2})+`","id":"r"}`)
+	send(t, c, `{"type":"auth","token":"`+mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp2})+`","id":"r"}`)
 	f := expect(t, c, "authenticated")
 	if f.ExpiresAt != exp2.UTC().Format(time.RFC3339) || string(f.ID) != `"r"` {
 		t.Fatalf("got %s, want expires_at %s", f.raw, exp2.UTC().Format(time.RFC3339))
@@ -491,7 +460,7 @@ func TestAuthFrameExtendsExpiry(t *testing.T) {
 func TestAuthFrameRefusals(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	c := e.dial(t, "?topic=news", withToken(mint(t, token{sub: "alice", subscribe: []string{"news"}})))
+	c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})))
 	expect(t, c, "subscribed")
 	for _, tt := range []struct {
 		frame  string
@@ -500,11 +469,11 @@ func TestAuthFrameRefusals(t *testing.T) {
 		msg    string
 	}{
 		{`{"type":"auth","id":1}`, "invalid_argument", "", "needs a token"},
-		{`{"type":"auth","token":"` + mint(t, token{sub: "alice", subscribe: []string{"news"}, secret: "another-secret-of-at-least-32-bytes!!"}) + `","id":1}`,
+		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Secret: "another-secret-of-at-least-32-bytes!!"}) + `","id":1}`,
 			"unauthenticated", refusal.InvalidToken, "signature"},
-		{`{"type":"auth","token":"` + mint(t, token{sub: "alice", subscribe: []string{"news"}, exp: time.Now().Add(-time.Hour)}) + `","id":1}`,
+		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: time.Now().Add(-time.Hour)}) + `","id":1}`,
 			"unauthenticated", refusal.TokenExpired, "expired"},
-		{`{"type":"auth","token":"` + mint(t, token{sub: "alice", subscribe: []string{"other"}}) + `","id":1}`,
+		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"other"}}) + `","id":1}`,
 			"permission_denied", refusal.PermissionDenied, `may not subscribe to "news"`},
 	} {
 		send(t, c, tt.frame)
