@@ -13,6 +13,10 @@
 # Extra flags go to herald-bench and win over the scenario's (e.g.
 # --duration 10s, --json).
 #
+# The load generator is one client on a few loopback addresses, so the
+# server's per-address connection limit is off (--max-connections-per-ip 0);
+# every other setting is the default.
+#
 # Each scenario gets a fresh server, so that memory is measured from a
 # clean heap. The server runs pinned to core 0 and the load generator to
 # core 1 (taskset), both on loopback; the file limit is raised for them
@@ -74,7 +78,7 @@ trap stop_server EXIT
 start_server() {
   # shellcheck disable=SC2086 # BENCH_SERVER_FLAGS is a list of flags
   taskset -c "$server_cpu" bin/herald serve --grpc-addr "$grpc_addr" --http-addr "$http_addr" \
-    --log-level warn ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
+    --log-level warn --max-connections-per-ip 0 ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do
     if (exec 3<>"/dev/tcp/${http_addr%:*}/${http_addr##*:}") 2>/dev/null; then
