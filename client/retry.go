@@ -5,6 +5,8 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldhq/herald/internal/refusal"
 )
 
 // retryable reports whether a stream that ended with err is worth
@@ -19,6 +21,11 @@ func retryable(err error) bool {
 	if !ok {
 		// Not a status: a failure below gRPC's error reporting.
 		return true
+	}
+	if refusal.FromStatus(st) == refusal.TooManyTopics {
+		// RESOURCE_EXHAUSTED, but about the request itself: asking for
+		// as many topics again would be refused again.
+		return false
 	}
 	switch st.Code() {
 	case codes.Unavailable, // server shutting down or unreachable

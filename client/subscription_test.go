@@ -12,6 +12,7 @@ import (
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/internal/refusal"
 )
 
 // next returns the next event, failing the test if none comes in time.
@@ -201,13 +202,20 @@ func TestStreamEndedWithoutErrorReconnects(t *testing.T) {
 
 func TestFinalErrorsStop(t *testing.T) {
 	t.Parallel()
+	final := map[string]error{
+		"too_many_topics": refusal.New(codes.ResourceExhausted, refusal.TooManyTopics, "too many topics"),
+	}
 	for _, code := range []codes.Code{
 		codes.InvalidArgument, codes.PermissionDenied, codes.Unauthenticated, codes.Unimplemented,
 	} {
-		t.Run(code.String(), func(t *testing.T) {
+		final[code.String()] = status.Error(code, "no")
+	}
+	for name, refused := range final {
+		code := status.Code(refused)
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			f, conn := startFake(t)
-			f.play(sendThen(status.Error(code, "no")))
+			f.play(sendThen(refused))
 			sub := client.New(conn).Subscribe(t.Context(), []string{"t"}, fastBackoff())
 
 			err := finalErr(t, sub)
