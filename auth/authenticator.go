@@ -114,7 +114,11 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.PublicKeyFile != "" {
 		a.pem, err = reload.Load([]string{cfg.PublicKeyFile}, func(c [][]byte) (keySet, error) {
 			keys, err := parsePEMKeys(c[0])
-			return keySet{all: keys}, err
+			ks := keySet{all: make([]verifyKey, len(keys))}
+			for i, k := range keys {
+				ks.all[i] = verifyKey{key: k}
+			}
+			return ks, err
 		}, ropts)
 		if err != nil {
 			return nil, fmt.Errorf("auth: public key file %s: %w", cfg.PublicKeyFile, err)
@@ -251,7 +255,7 @@ func (a *Authenticator) keyFunc(t *jwt.Token) (any, error) {
 	}
 	if len(set.Keys) == 0 {
 		if kid != "" {
-			return nil, fmt.Errorf("no %s key with kid %q", t.Method.Alg(), kid)
+			return nil, fmt.Errorf("no %s key with kid %q", t.Method.Alg(), clip(kid))
 		}
 		return nil, fmt.Errorf("no %s key configured", t.Method.Alg())
 	}
@@ -316,6 +320,17 @@ func innermost(err error) string {
 		}
 		err = next
 	}
+}
+
+// maxEchoed bounds what of a token's own header a refusal repeats.
+const maxEchoed = 64
+
+// clip returns s cut to maxEchoed bytes, marked when cut.
+func clip(s string) string {
+	if len(s) <= maxEchoed {
+		return s
+	}
+	return s[:maxEchoed] + "…"
 }
 
 func invalid(msg string) error {

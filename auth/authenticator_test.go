@@ -320,3 +320,41 @@ func TestJWKSRefusals(t *testing.T) {
 		}
 	}
 }
+
+func TestJWKSAlgorithmBindsKey(t *testing.T) {
+	k := newKeys(t)
+	path := writeFile(t, "jwks.json", jwksOf(t,
+		jose.JSONWebKey{Key: &k.rsa.PublicKey, KeyID: "pss", Algorithm: "PS256", Use: "sig"},
+	))
+	a, err := New(Config{JWKSFile: path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := claims("alice", time.Hour, []string{"user.{sub}"}, nil)
+	if _, err := a.Authenticate(sign(t, jwt.SigningMethodPS256, k.rsa, "pss", c)); err != nil {
+		t.Fatalf("PS256 with its key: %v", err)
+	}
+	for name, tok := range map[string]string{
+		"RS256 with the PS256 key's kid": sign(t, jwt.SigningMethodRS256, k.rsa, "pss", c),
+		"RS256 without kid":              sign(t, jwt.SigningMethodRS256, k.rsa, "", c),
+	} {
+		_, err := a.Authenticate(tok)
+		wantRefusal(t, err, codes.Unauthenticated, refusal.InvalidToken)
+		_ = name
+	}
+}
+
+func TestLongKidIsNotEchoed(t *testing.T) {
+	k := newKeys(t)
+	a, err := New(Config{JWKSFile: writeFile(t, "jwks.json", jwksOf(t,
+		jose.JSONWebKey{Key: &k.ec.PublicKey, KeyID: "one", Algorithm: "ES256", Use: "sig"}))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kid := strings.Repeat("k", 4000)
+	_, err = a.Authenticate(sign(t, jwt.SigningMethodES256, k.ec, kid, claims("alice", time.Hour, nil, nil)))
+	wantRefusal(t, err, codes.Unauthenticated, refusal.InvalidToken)
+	if len(err.Error()) > 300 {
+		t.Errorf("refusal of %d bytes echoes the token's kid", len(err.Error()))
+	}
+}

@@ -17,8 +17,16 @@ import (
 
 // keySet holds the public keys tokens may be signed with.
 type keySet struct {
-	byKID map[string]crypto.PublicKey // keys of a JWKS that name a kid
-	all   []crypto.PublicKey          // every key, for tokens without a kid
+	byKID map[string]verifyKey // keys of a JWKS that name a kid
+	all   []verifyKey          // every key, for tokens without a kid
+}
+
+// verifyKey is a public key and, when its JWK names one, the only
+// algorithm it may verify.
+type verifyKey struct {
+	key   crypto.PublicKey
+	alg   string // "" for any algorithm of the key's type
+	named bool   // the key has a kid: a token naming another kid is not its
 }
 
 // minRSABits is the smallest RSA key accepted.
@@ -81,7 +89,7 @@ func parseJWKS(data []byte) (keySet, error) {
 	if err := json.Unmarshal(data, &set); err != nil {
 		return keySet{}, fmt.Errorf("JWKS: %w", err)
 	}
-	ks := keySet{byKID: make(map[string]crypto.PublicKey)}
+	ks := keySet{byKID: make(map[string]verifyKey)}
 	for i, k := range set.Keys {
 		if k.Use != "" && k.Use != "sig" {
 			continue
@@ -92,13 +100,14 @@ func parseJWKS(data []byte) (keySet, error) {
 		if err := checkKey(k.Key); err != nil {
 			return keySet{}, fmt.Errorf("JWKS key %d (kid %q): %w", i, k.KeyID, err)
 		}
+		vk := verifyKey{key: k.Key, alg: k.Algorithm, named: k.KeyID != ""}
 		if k.KeyID != "" {
 			if _, dup := ks.byKID[k.KeyID]; dup {
 				return keySet{}, fmt.Errorf("JWKS: kid %q appears twice", k.KeyID)
 			}
-			ks.byKID[k.KeyID] = k.Key
+			ks.byKID[k.KeyID] = vk
 		}
-		ks.all = append(ks.all, k.Key)
+		ks.all = append(ks.all, vk)
 	}
 	if len(ks.all) == 0 {
 		return keySet{}, errors.New("JWKS: no signing keys")
@@ -121,24 +130,32 @@ func checkKey(key any) error {
 }
 
 // keysFor returns the keys that may have signed a token with the given
-// method and kid: a JWKS key named by the kid, or else every key of the
-// method's type.
+// method and kid: the JWKS key the kid names; for a kid the set does not
+// name, or no kid, the keys that have no kid of their own (PEM keys, JWKs
+// without one) — and for a token without kid every key. Only keys of the
+// method's type qualify, and a JWK that names its alg only for that
+// algorithm.
 func (ks keySet) keysFor(method jwt.SigningMethod, kid string) []crypto.PublicKey {
 	if kid != "" {
 		if k, ok := ks.byKID[kid]; ok {
-			if keyFits(method, k) {
-				return []crypto.PublicKey{k}
+			if k.fits(method) {
+				return []crypto.PublicKey{k.key}
 			}
 			return nil
 		}
 	}
 	var out []crypto.PublicKey
 	for _, k := range ks.all {
-		if keyFits(method, k) {
-			out = append(out, k)
+		if k.fits(method) && (kid == "" || !k.named) {
+			out = append(out, k.key)
 		}
 	}
 	return out
+}
+
+// fits reports whether k may verify signatures of method.
+func (k verifyKey) fits(method jwt.SigningMethod) bool {
+	return (k.alg == "" || k.alg == method.Alg()) && keyFits(method, k.key)
 }
 
 // keyFits reports whether key can verify signatures of method.

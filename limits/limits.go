@@ -13,6 +13,7 @@ package limits
 import (
 	"fmt"
 	"math"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -126,9 +127,11 @@ func New(cfg Config) *Limiter {
 }
 
 // Connect admits one more stream or connection from the client address
-// ip, or refuses it with too_many_connections. release gives the slot
+// ip (counted under AddressKey(ip)), or refuses it with
+// too_many_connections. release gives the slot
 // back; call it exactly once, when the stream or connection ends.
 func (l *Limiter) Connect(ip string) (release func(), err error) {
+	ip = AddressKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.total >= l.cfg.MaxConnections {
@@ -141,6 +144,27 @@ func (l *Limiter) Connect(ip string) (release func(), err error) {
 	l.perIP[ip]++
 	var once sync.Once
 	return func() { once.Do(func() { l.release(ip) }) }, nil
+}
+
+// AddressKey returns the key under which a client address is counted: the
+// address itself for IPv4, and its /64 network for IPv6, since one IPv6
+// client commonly holds a whole /64 and could otherwise take as many
+// addresses as it likes. An IPv4-mapped IPv6 address counts as its IPv4
+// address; a string that is not an IP address counts as itself.
+func AddressKey(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }
 
 func (l *Limiter) release(ip string) {

@@ -196,3 +196,32 @@ func TestConcurrentConnect(t *testing.T) {
 		t.Errorf("admitted %d (want at least 50), %d left", admitted, l.Connections())
 	}
 }
+
+func TestAddressKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.1":             "10.0.0.1",
+		"::ffff:10.0.0.1":      "10.0.0.1",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"fe80::1%eth0":         "fe80::/64",
+		"not-an-ip":            "not-an-ip",
+		"2001:db8:1:3:3:4:5:6": "2001:db8:1:3::/64",
+	} {
+		if got := AddressKey(in); got != want {
+			t.Errorf("AddressKey(%q) = %q, want %q", in, got, want)
+		}
+	}
+	l := New(Config{MaxConnectionsPerIP: 1})
+	r, err := l.Connect("2001:db8:1:2::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r()
+	_, err = l.Connect("2001:db8:1:2::2")
+	wantRefusal(t, err, refusal.TooManyConnections)
+	r2, err := l.Connect("2001:db8:1:3::1")
+	if err != nil {
+		t.Fatalf("another /64: %v", err)
+	}
+	r2()
+}

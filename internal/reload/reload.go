@@ -6,7 +6,9 @@
 // size and modification time at most once per check interval, and parses
 // them again when either changed. A change that does not parse keeps the
 // last good value and is reported once to the error callback, so that a
-// half-written file never takes a running server down.
+// half-written file never takes a running server down. So does a file that
+// disappears: removing a key file does not revoke its keys; replace it
+// with one that no longer holds them.
 package reload
 
 import (
@@ -33,6 +35,7 @@ type Value[T any] struct {
 	stamps  []stamp
 	checked time.Time
 	failed  []stamp // the stamps of the last change that did not parse
+	missing bool    // the last look could not stat the files (reported)
 }
 
 // stamp identifies a version of a file.
@@ -86,9 +89,14 @@ func (v *Value[T]) Get() T {
 	v.checked = now
 	stamps, err := v.stat()
 	if err != nil {
-		v.report(nil, err)
+		// A missing or unreadable file is said once, not at every look.
+		if !v.missing {
+			v.missing = true
+			v.report(nil, err)
+		}
 		return v.val
 	}
+	v.missing = false
 	if sameStamps(stamps, v.stamps) || sameStamps(stamps, v.failed) {
 		return v.val
 	}

@@ -107,8 +107,24 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 	if got := v.Get(); got != 25 {
 		t.Fatalf("Get after removal = %d, want 25", got)
 	}
+	clock.add(time.Second)
+	v.Get()
 	if len(errs) != 2 || !errors.Is(errs[1], os.ErrNotExist) {
-		t.Fatalf("errors = %v, want a not-exist error second", errs)
+		t.Fatalf("errors = %v, want one not-exist error second, said once", errs)
+	}
+	// Back again: it is followed, and a later disappearance said again.
+	write(t, a, "7", base.Add(4*time.Minute))
+	clock.add(time.Second)
+	if got := v.Get(); got != 27 {
+		t.Fatalf("Get after the file came back = %d, want 27", got)
+	}
+	if err := os.Remove(a); err != nil {
+		t.Fatal(err)
+	}
+	clock.add(time.Second)
+	v.Get()
+	if len(errs) != 3 {
+		t.Fatalf("errors = %v, want the second disappearance said", errs)
 	}
 }
 
