@@ -44,9 +44,16 @@ func (a *Access) Limits() *limits.Limiter { return a.limits }
 // Authenticate returns the identity of the credential r carries: an
 // "Authorization: Bearer …" header, the herald_token cookie, or the
 // access_token query parameter (browsers can set no header on EventSource
-// and WebSocket), in that order. No credential is an anonymous client.
-func (a *Access) Authenticate(r *http.Request) (*auth.Identity, error) {
-	credential, err := auth.FromRequest(r, auth.Header|auth.Cookie|auth.Query)
+// and WebSocket), in that order. The cookie counts only when origin, how
+// r's origin was admitted, trusts it (Admission.CookieTrusted): a page of
+// any site can make the browser send it. No credential is an anonymous
+// client.
+func (a *Access) Authenticate(r *http.Request, origin Admission) (*auth.Identity, error) {
+	sources := auth.Header | auth.Query
+	if origin.CookieTrusted() {
+		sources |= auth.Cookie
+	}
+	credential, err := auth.FromRequest(r, sources)
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,41 @@ type OriginPolicy struct {
 	matcher *cors.Cors // nil when no origin is listed
 }
 
+// Admission is how an OriginPolicy admitted a request, or that it did not.
+// It decides, besides whether the request is served, whether the
+// request's cookies may carry its credential (see Access.Authenticate).
+type Admission uint8
+
+// The ways a request's origin is admitted, or not.
+const (
+	// OriginRefused: the origin is not allowed; the request is refused.
+	OriginRefused Admission = iota
+	// OriginAbsent: the request has no Origin header. It is no request
+	// whose answer a page of another site could read: browsers send the
+	// header with every cross-origin fetch, EventSource and WebSocket.
+	OriginAbsent
+	// OriginSame: the origin is the request's own host.
+	OriginSame
+	// OriginListed: the origin is listed, exactly or by a wildcard
+	// pattern such as "https://*.example.com".
+	OriginListed
+	// OriginAny: the origin is another site's and admitted only by the
+	// "*" entry. Any page may send such a request, and the browser adds
+	// the user's cookies to it; a WebSocket handshake has no CORS check
+	// to keep the page from reading the answer.
+	OriginAny
+)
+
+// Allowed reports whether the request is served.
+func (a Admission) Allowed() bool { return a != OriginRefused }
+
+// CookieTrusted reports whether the request's cookies may carry its
+// credential: not when its origin is admitted only by "*", or else any
+// site could open a stream with the user's cookie and read it.
+func (a Admission) CookieTrusted() bool {
+	return a == OriginAbsent || a == OriginSame || a == OriginListed
+}
+
 // NewOriginPolicy returns the policy for allowed: exact origins
 // ("https://app.example.com"), origins with one wildcard
 // ("https://*.example.com"), or "*" for every origin. Empty entries are
@@ -41,21 +76,22 @@ func NewOriginPolicy(allowed []string) *OriginPolicy {
 	return p
 }
 
-// Allowed reports whether r may be served: it has no Origin header (it is
-// not a cross-origin browser request: browsers omit the header on
-// same-origin GETs), its origin is the request's own host, or the origin
-// is admitted by the policy.
-func (p *OriginPolicy) Allowed(r *http.Request) bool {
+// Admit returns how r's origin is admitted: r has no Origin header, its
+// origin is the request's own host, it is listed, it is admitted only by
+// "*", or it is refused, checked in that order.
+func (p *OriginPolicy) Admit(r *http.Request) Admission {
 	origin := r.Header.Get("Origin")
 	switch {
-	case origin == "", p.any:
-		return true
+	case origin == "":
+		return OriginAbsent
 	case sameOrigin(origin, r.Host):
-		return true
-	case p.matcher != nil:
-		return p.matcher.OriginAllowed(r)
+		return OriginSame
+	case p.matcher != nil && p.matcher.OriginAllowed(r):
+		return OriginListed
+	case p.any:
+		return OriginAny
 	}
-	return false
+	return OriginRefused
 }
 
 // sameOrigin reports whether origin names host (host[:port], as in the

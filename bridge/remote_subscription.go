@@ -59,10 +59,22 @@ func (s *remoteSubscription) signal() {
 
 // Next appends the queued events to dst, blocking until there is at least
 // one. Events received before the upstream stream failed are handed out
-// before its error; after a queue overflow they are dropped.
+// before its error; after a queue overflow they are dropped. As the
+// engine's subscriptions do, it hands out nothing once ctx has ended: it
+// returns ctx's error and leaves the queue for the next call, unless the
+// subscription has ended with nothing queued, when it returns why.
 func (s *remoteSubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
 	for {
 		s.mu.Lock()
+		if len(s.queue) == 0 && s.err != nil {
+			err := s.err
+			s.mu.Unlock()
+			return dst, err
+		}
+		if err := ctx.Err(); err != nil {
+			s.mu.Unlock()
+			return dst, err
+		}
 		if len(s.queue) > 0 {
 			dst = append(dst, s.queue...)
 			clear(s.queue)
@@ -75,14 +87,7 @@ func (s *remoteSubscription) Next(ctx context.Context, dst []engine.Event) ([]en
 			s.mu.Unlock()
 			return dst, nil
 		}
-		err := s.err
 		s.mu.Unlock()
-		if err != nil {
-			return dst, err
-		}
-		if err := ctx.Err(); err != nil {
-			return dst, err
-		}
 		select {
 		case <-s.wake:
 		case <-ctx.Done():

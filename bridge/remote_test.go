@@ -231,6 +231,48 @@ func TestRemoteSourceOverflowIsSlowConsumer(t *testing.T) {
 	waitFor(t, testTimeout, "the upstream to end the stream", func() bool { return gauge(t, up.metrics) == 0 })
 }
 
+// TestRemoteSourceNextHonoursItsContext: a Next whose context has ended
+// hands out nothing, not even events already queued, and leaves them for
+// the next call, as the engine's subscriptions do.
+func TestRemoteSourceNextHonoursItsContext(t *testing.T) {
+	t.Parallel()
+	up := startUpstream(t, server.Config{}, memory.Options{})
+	src := NewRemoteSource(dial(t, up.addr), RemoteConfig{})
+	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	waitFor(t, testTimeout, "the upstream subscription", func() bool { return gauge(t, up.metrics) == 1 })
+	first := publish(t, up.eng, "a", "1")
+	second := publish(t, up.eng, "a", "2")
+	rs := sub.(*remoteSubscription)
+	waitFor(t, testTimeout, "the messages to be queued", func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return len(rs.queue) == 2
+	})
+
+	sentinel := engine.Event{Gap: &engine.Gap{Reason: engine.GapTruncated}}
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	expired, cancelExpired := context.WithDeadline(t.Context(), time.Now().Add(-time.Second))
+	defer cancelExpired()
+	for _, ctx := range []context.Context{cancelled, expired} {
+		dst, err := sub.Next(ctx, []engine.Event{sentinel})
+		if !errors.Is(err, ctx.Err()) {
+			t.Fatalf("Next with a context that ended (%v), events queued: %v, want the context's error", ctx.Err(), err)
+		}
+		if len(dst) != 1 || dst[0] != sentinel {
+			t.Fatalf("Next changed dst on error: %+v", dst)
+		}
+	}
+	evs := collect(t, sub, 2)
+	if evs[0].Message == nil || evs[0].Message.ID != first || evs[1].Message == nil || evs[1].Message.ID != second {
+		t.Fatalf("after the context errors got %+v, want messages %s and %s", evs, first, second)
+	}
+}
+
 func TestRemoteSourceUpstreamSlowConsumer(t *testing.T) {
 	t.Parallel()
 	addr := startFake(t, func(req *heraldv1.SubscribeRequest, st grpc.ServerStreamingServer[heraldv1.SubscribeResponse]) error {
@@ -269,8 +311,18 @@ func TestRemoteSourceDeliversWhatCameBeforeAFailure(t *testing.T) {
 		defer rs.mu.Unlock()
 		return rs.err != nil
 	})
+	// A context that ended comes first while a message is queued, and the
+	// end of the stream once nothing is.
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	if _, err := sub.Next(cancelled, nil); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Next with a cancelled context, a message queued: %v, want context.Canceled", err)
+	}
 	if m := nextEvents(t, sub)[0].Message; m == nil || m.ID != (engine.ID{Epoch: 20, Seq: 2}) {
 		t.Fatalf("got %+v, want message k-2", m)
+	}
+	if _, err := sub.Next(cancelled, nil); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("Next with a cancelled context, nothing queued: %v, want ErrClosed", err)
 	}
 	if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
 		t.Fatalf("Next: %v, want ErrClosed", err)

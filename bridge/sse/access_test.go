@@ -165,6 +165,44 @@ func TestTokenSources(t *testing.T) {
 	}
 }
 
+// TestCookieNeedsATrustedOrigin: with "*" among the allowed origins, any
+// site may open a stream, but the herald_token cookie, which the browser
+// adds whatever page asks, is a credential only for the server's own
+// origin and the origins listed; the header and the access_token query
+// parameter, which the page must hold, are one for every origin.
+func TestCookieNeedsATrustedOrigin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{cfg: Config{
+		Auth:           newAuth(t, auth.Config{}),
+		AllowedOrigins: []string{"https://app.example.com", "*", "https://*.apps.example"},
+	}})
+	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	cookie := auth.CookieName + "=" + tok
+	query := "/v1/sse?topic=news&" + auth.QueryParam + "=" + url.QueryEscape(tok)
+
+	e.refused(t, "/v1/sse?topic=news", http.Header{"Origin": {"https://evil.example"}, "Cookie": {cookie}}, 401, "authentication required")
+	e.refused(t, "/v1/sse?topic=news", http.Header{"Origin": {"null"}, "Cookie": {cookie}}, 401, "authentication required")
+	for _, tt := range []struct {
+		name   string
+		path   string
+		header http.Header
+	}{
+		{"other site, query", query, http.Header{"Origin": {"https://evil.example"}}},
+		{"other site, query beside the cookie", query, http.Header{"Origin": {"https://evil.example"}, "Cookie": {cookie}}},
+		{"other site, header", "/v1/sse?topic=news", http.Header{"Origin": {"https://evil.example"}, "Authorization": {"Bearer " + tok}}},
+		{"listed origin, cookie", "/v1/sse?topic=news", http.Header{"Origin": {"https://app.example.com"}, "Cookie": {cookie}}},
+		{"listed pattern, cookie", "/v1/sse?topic=news", http.Header{"Origin": {"https://a.apps.example"}, "Cookie": {cookie}}},
+		{"same origin, cookie", "/v1/sse?topic=news", http.Header{"Origin": {e.base}, "Cookie": {cookie}}},
+		{"no origin, cookie", "/v1/sse?topic=news", http.Header{"Cookie": {cookie}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := e.open(t, tt.path, tt.header)
+			s.subscribed(t)
+			s.close()
+		})
+	}
+}
+
 // TestAnonymousPatterns: with anonymous access allowed for some patterns,
 // a client without a token reads those and is asked for a token for the
 // rest, while a token holder reads both.
@@ -225,6 +263,66 @@ func TestTokenExpiresMidStream(t *testing.T) {
 			}
 			waitFor(t, testTimeout, "the stream to be freed", func() bool { return e.subscriptions(t) == 0 })
 		})
+	}
+}
+
+// TestNothingWrittenAfterTheEnd: a stream whose source always has a
+// message ready still ends at its credential's expiry or at Shutdown, and
+// writes no message handed out after that, only the herald.error event.
+func TestNothingWrittenAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	for _, p := range []proto{http1, h2c} {
+		for _, end := range []string{refusal.TokenExpired, reasonGoingAway.code} {
+			t.Run(string(p)+"/"+end, func(t *testing.T) {
+				t.Parallel()
+				e := newEnv(t, envOptions{proto: p, source: readySource{}, cfg: Config{
+					Auth: newAuth(t, auth.Config{Leeway: -1}),
+				}})
+				exp := time.Now().Add(time.Hour)
+				if end == refusal.TokenExpired {
+					exp = authtest.Soon()
+				}
+				s := e.open(t, "/v1/sse?topic=news", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+				s.subscribed(t)
+				shut := make(chan error, 1)
+				if end == reasonGoingAway.code {
+					s.event(t) // messages flow
+					go func() {
+						ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+						defer cancel()
+						shut <- e.h.Shutdown(ctx)
+					}()
+				} else {
+					shut <- nil
+				}
+				live := 0
+				for {
+					f := s.next(t)
+					if f.event == eventError {
+						var d errorData
+						if err := json.Unmarshal([]byte(f.data), &d); err != nil || d.Code != end {
+							t.Fatalf("herald.error %q, want code %s", f.data, end)
+						}
+						break
+					}
+					if f.hasID && f.event == "" {
+						if f.data != "live" {
+							t.Fatalf("message %s went out after the stream's end", f.id)
+						}
+						live++
+					}
+				}
+				if end == refusal.TokenExpired && (live == 0 || time.Now().Before(exp)) {
+					t.Fatalf("%d messages before an end at %v, want some, and the end at the expiry %v", live, time.Now(), exp)
+				}
+				if rest := s.ended(t); len(rest) != 0 {
+					t.Fatalf("frames after the herald.error event: %+v", rest)
+				}
+				if err := <-shut; err != nil {
+					t.Fatalf("Shutdown: %v", err)
+				}
+			})
+		}
 	}
 }
 

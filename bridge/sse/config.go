@@ -63,7 +63,9 @@ type Config struct {
 	// own, that may open a stream: exact origins or origins with one
 	// wildcard ("https://*.example.com"), or "*" for any (see
 	// bridge.NewOriginPolicy). Requests from other origins are refused
-	// with 403. Empty means same-origin only.
+	// with 403. Empty means same-origin only. A request from an origin
+	// that only "*" admits may not use the herald_token cookie as its
+	// credential.
 	AllowedOrigins []string
 	// Auth verifies credentials and decides which topics a client may
 	// use. Nil means an open server: everyone may do everything.

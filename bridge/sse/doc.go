@@ -12,8 +12,9 @@
 //
 // A stream is opened for an identity: the credential of the request (an
 // Authorization header, the herald_token cookie or the access_token query
-// parameter) verified by Config.Auth, whose subscribe claims must cover
-// every topic. The limits of Config.Limits bound the topics, the
+// parameter; the cookie not from an origin that only "*" admits, see
+// bridge.Admission) verified by Config.Auth, whose subscribe claims must
+// cover every topic. The limits of Config.Limits bound the topics, the
 // subscribe rate of a client connection and the streams per client
 // address; a stream holds its connection slot until it ends. A refusal is
 // an HTTP error before anything is streamed. A credential that expires
@@ -29,7 +30,9 @@
 // heartbeats come from one timer per stream, re-armed by traffic, which
 // only wakes the writer; Shutdown, and the expiry of a stream's
 // credential, only cancel the streams' contexts, and each writer then
-// writes its own going_away or token_expired event and returns. A client
+// writes its own going_away or token_expired event and returns. A writer
+// checks its context before it writes events, so none goes out once the
+// context has ended, even when the source still has some ready. A client
 // that stops reading is noticed through the write deadline.
 //
 // # Connections

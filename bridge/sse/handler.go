@@ -81,7 +81,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if !h.origins.Allowed(r) {
+	origin := h.origins.Admit(r)
+	if !origin.Allowed() {
 		// Counted apart from permission_denied, the refusal of a topic
 		// outside a token's claims.
 		h.refuseAs(w, r, "forbidden_origin", &runtime.HTTPStatusError{
@@ -90,7 +91,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	id, err := h.access.Authenticate(r)
+	id, err := h.access.Authenticate(r, origin)
 	if err != nil {
 		h.refuse(w, r, err)
 		return

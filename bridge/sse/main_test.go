@@ -57,6 +57,9 @@ type envOptions struct {
 	cfg    Config
 	engine memory.Options
 	local  bridge.LocalConfig
+	// source, when set, serves the streams instead of a local source of
+	// the engine.
+	source bridge.Source
 	proto  proto
 	// listen wraps the server's listener (for tiny socket buffers).
 	listen func(net.Listener) net.Listener
@@ -73,7 +76,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 		o.proto = http1
 	}
 	e := &env{eng: memory.New(o.engine), metrics: o.cfg.Metrics}
-	e.h = New(bridge.NewLocalSource(e.eng, o.local), o.cfg)
+	src := o.source
+	if src == nil {
+		src = bridge.NewLocalSource(e.eng, o.local)
+	}
+	e.h = New(src, o.cfg)
 	e.base, e.client = serve(t, e.h, o.proto, o.listen)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
@@ -369,12 +376,16 @@ type errorBody struct {
 func (e *env) refused(t testing.TB, path string, header http.Header, status int, msg string) errorBody {
 	t.Helper()
 	resp, _ := e.get(t, path, header)
+	if resp.StatusCode != status {
+		// Not read: the body may be an endless event stream.
+		t.Fatalf("GET %s: %s, want %d", path, resp.Status, status)
+	}
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var eb errorBody
-	if resp.StatusCode != status || resp.Header.Get("Content-Type") != "application/json" ||
+	if resp.Header.Get("Content-Type") != "application/json" ||
 		json.Unmarshal(body, &eb) != nil || !strings.Contains(eb.Message, msg) || eb.Details == nil {
 		t.Fatalf("GET %s: %s %q %s, want %d with a JSON error containing %q",
 			path, resp.Status, resp.Header.Get("Content-Type"), body, status, msg)
@@ -405,3 +416,38 @@ func (b blockingSource) Subscribe(context.Context, bridge.Request) (bridge.Subsc
 }
 
 var errBlocked = errors.New("released")
+
+// readySource is a source whose subscriptions always have a message
+// ready, as a source whose queue never runs dry: Next hands one out at
+// once, whatever its context says. The message's data is "late" when the
+// stream's context had ended, by expiry or Shutdown, as Next handed it
+// out, and "live" otherwise.
+type readySource struct{}
+
+func (readySource) Subscribe(_ context.Context, req bridge.Request) (bridge.Subscription, error) {
+	return &readySubscription{topics: req.Topics}, nil
+}
+
+// readySubscription is a subscription of readySource.
+type readySubscription struct {
+	topics []string
+	seq    uint64
+}
+
+func (s *readySubscription) Subscribed() bridge.Subscribed {
+	return bridge.Subscribed{Topics: s.topics, CurrentID: engine.ID{Epoch: 1}.String()}
+}
+
+func (s *readySubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
+	time.Sleep(time.Millisecond) // a steady flow rather than a busy loop
+	s.seq++
+	data := "live"
+	if cause := context.Cause(ctx); errors.Is(cause, errTokenExpired) || errors.Is(cause, errGoingAway) {
+		data = "late"
+	}
+	return append(dst, engine.Event{Message: &engine.Message{
+		ID: engine.ID{Epoch: 1, Seq: s.seq}, Topic: s.topics[0], Data: []byte(data), Time: time.Now(),
+	}}), nil
+}
+
+func (s *readySubscription) Close() {}

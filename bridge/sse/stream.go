@@ -45,6 +45,9 @@ type stream struct {
 
 	writeDeadline time.Time // the last write deadline set
 
+	// failed is set once a write failed: the client is gone or stalled.
+	failed bool
+
 	// When the last two batches of messages were written (see pace).
 	prevBatch, lastBatch time.Time
 
@@ -141,21 +144,41 @@ func (s *stream) relayOn(done func()) {
 }
 
 // handle handles what Subscription.Next returned and reports whether the
-// stream goes on.
+// stream goes on. Events go out only while the stream's context is live:
+// once it has ended (the credential expired, the handler shuts down, the
+// client left) the stream ends as waitEnded says, whatever Next still
+// handed out.
 func (s *stream) handle(events []engine.Event, err error) bool {
-	if err != nil {
-		return s.waitEnded(err)
+	if err == nil {
+		if s.add(events) && s.live() && s.flush() {
+			s.pace()
+			return true
+		}
+		if s.failed {
+			return false
+		}
+		err = context.Cause(s.ctx)
 	}
-	if !s.add(events) || !s.flush() {
-		return false
+	return s.waitEnded(err)
+}
+
+// live reports whether the stream's context is still live, so that events
+// may be written. Once it has ended, live drops the frames of the batch
+// not yet written: nothing but the event of the stream's end goes out
+// after that.
+func (s *stream) live() bool {
+	if s.ctx.Err() == nil {
+		return true
 	}
-	s.pace()
-	return true
+	s.buf = s.buf[:0]
+	clear(s.batch)
+	s.batch = s.batch[:0]
+	return false
 }
 
 // add writes events out: it encodes them into the output buffer, which
-// write.go writes whenever it grows large, and reports whether that
-// succeeded.
+// write.go writes whenever it grows large while the stream is live, and
+// reports whether that succeeded.
 func (s *stream) add(events []engine.Event) bool {
 	ok := true
 	for _, ev := range events {

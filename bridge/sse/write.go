@@ -25,15 +25,16 @@ const (
 )
 
 // out adds a frame to the batch: into the buffer, which is written once it
-// grows large, or, for a large frame, written as it is. It reports whether
-// the writes succeeded.
+// grows large, or, for a large frame, written as it is. Nothing is written
+// once the stream's context has ended (see live). It reports whether the
+// frame was buffered or written.
 func (s *stream) out(frame []byte) bool {
 	if len(frame) >= directFrame {
-		return s.writeBuffer() && s.write(frame)
+		return s.live() && s.writeBuffer() && s.write(frame)
 	}
 	s.buf = append(s.buf, frame...)
 	if len(s.buf) >= maxBuffered {
-		return s.writeBuffer()
+		return s.live() && s.writeBuffer()
 	}
 	return true
 }
@@ -133,10 +134,11 @@ func (s *stream) deadline() time.Time {
 	return deadline
 }
 
-// writeFailed accounts for a failed write: one that hit its deadline means
-// a client that stopped reading, a slow consumer; others a client that
-// left.
+// writeFailed accounts for a failed write, after which the stream writes
+// nothing more: one that hit its deadline means a client that stopped
+// reading, a slow consumer; others a client that left.
 func (s *stream) writeFailed(err error, deadline time.Time) {
+	s.failed = true
 	ctx := context.WithoutCancel(s.ctx)
 	switch {
 	case errors.Is(err, http.ErrNotSupported):

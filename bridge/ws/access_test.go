@@ -181,6 +181,47 @@ func TestHandshakeTokenSources(t *testing.T) {
 	}
 }
 
+// TestCookieNeedsATrustedOrigin: with "*" among the allowed origins, any
+// site may connect, but the herald_token cookie, which the browser adds
+// to a handshake whatever page asks, is a credential only for the
+// server's own origin and the origins listed; the header and the
+// access_token query parameter, which the page must hold, are one for
+// every origin. Otherwise any site could read the user's stream.
+func TestCookieNeedsATrustedOrigin(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envConfig{ws: Config{
+		Auth:           newAuth(t, auth.Config{}),
+		AllowedOrigins: []string{"https://app.example.com", "*", "https://*.apps.example"},
+	}})
+	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	cookie := auth.CookieName + "=" + tok
+	query := "?topic=news&" + auth.QueryParam + "=" + url.QueryEscape(tok)
+
+	for _, origin := range []string{"https://evil.example", "null"} {
+		_, resp, err := e.tryDial(t, "?topic=news", dialOpts{header: http.Header{"Origin": {origin}, "Cookie": {cookie}}})
+		wantDenied(t, resp, err, 401, 16, "authentication required")
+	}
+	for _, tt := range []struct {
+		name   string
+		query  string
+		header http.Header
+	}{
+		{"other site, query", query, http.Header{"Origin": {"https://evil.example"}}},
+		{"other site, query beside the cookie", query, http.Header{"Origin": {"https://evil.example"}, "Cookie": {cookie}}},
+		{"other site, header", "?topic=news", http.Header{"Origin": {"https://evil.example"}, "Authorization": {"Bearer " + tok}}},
+		{"listed origin, cookie", "?topic=news", http.Header{"Origin": {"https://app.example.com"}, "Cookie": {cookie}}},
+		{"listed pattern, cookie", "?topic=news", http.Header{"Origin": {"https://a.apps.example"}, "Cookie": {cookie}}},
+		{"same origin, cookie", "?topic=news", http.Header{"Origin": {e.srv.URL}, "Cookie": {cookie}}},
+		{"no origin, cookie", "?topic=news", http.Header{"Cookie": {cookie}}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := e.dial(t, tt.query, dialOpts{header: tt.header})
+			expect(t, c, "subscribed")
+			_ = c.Close()
+		})
+	}
+}
+
 // TestAnonymousPatterns: with anonymous access allowed for some patterns,
 // a client without a token reads those and is asked for a token for the
 // rest, at the handshake and in subscribe frames.
@@ -232,6 +273,66 @@ func TestTokenExpiresMidConnection(t *testing.T) {
 	e.waitClosed(t)
 	if got := e.refused(t, refusal.TokenExpired); got != 2 {
 		t.Errorf("token_expired refusals %v, want 2", got)
+	}
+}
+
+// TestNothingWrittenAfterTheEnd: a message that the source hands out as
+// the connection ends, at its credential's expiry or at Shutdown, is not
+// written: the close frame follows the messages handed out before. With
+// coalescing off and keepalives an hour apart, only the end ends the
+// writer's wait.
+func TestNothingWrittenAfterTheEnd(t *testing.T) {
+	t.Parallel()
+	for _, end := range []string{refusal.TokenExpired, discShutdown.label} {
+		t.Run(end, func(t *testing.T) {
+			t.Parallel()
+			src := waitingSource{ready: 3, waiting: make(chan struct{}, 1)}
+			e := newEnv(t, envConfig{src: src, ws: Config{
+				Auth:              newAuth(t, auth.Config{Leeway: -1}),
+				HeartbeatInterval: time.Hour,
+				CoalesceWindow:    -1,
+			}})
+			exp := time.Now().Add(time.Hour)
+			if end == refusal.TokenExpired {
+				exp = authtest.Soon()
+			}
+			c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+			expect(t, c, "subscribed")
+			for range 3 {
+				if f := expect(t, c, "message"); f.Data == nil || *f.Data != "ready" {
+					t.Fatalf("got %s, want a ready message", f.raw)
+				}
+			}
+			select {
+			case <-src.waiting:
+			case <-time.After(testTimeout):
+				t.Fatal("the writer never waited for a fourth message")
+			}
+			shut := make(chan error, 1)
+			if end == discShutdown.label {
+				go func() {
+					ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+					defer cancel()
+					shut <- e.h.Shutdown(ctx)
+				}()
+			} else {
+				shut <- nil
+			}
+			frames, err := readUntilClose(c)
+			for _, f := range frames {
+				if f.Type == "message" {
+					t.Fatalf("message %s went out after the connection's end", f.raw)
+				}
+			}
+			if end == refusal.TokenExpired {
+				wantClose(t, err, CloseTokenExpired, "token_expired")
+			} else {
+				wantClose(t, err, websocket.CloseGoingAway, "shutting down")
+			}
+			if err := <-shut; err != nil {
+				t.Fatalf("Shutdown: %v", err)
+			}
+		})
 	}
 }
 

@@ -59,7 +59,9 @@ type Config struct {
 	// that may connect: exact origins such as "https://app.example.com",
 	// origins with a wildcard such as "https://*.example.com", or "*" for
 	// any. Empty means same-origin only. A request without an Origin
-	// header (not from a browser) is always allowed.
+	// header (not from a browser) is always allowed. A request from an
+	// origin that only "*" admits may not use the herald_token cookie as
+	// its credential.
 	AllowedOrigins []string
 	// ReadLimit is the largest frame a client may send, in bytes; a larger
 	// one closes the connection with 1009. Zero means DefaultReadLimit

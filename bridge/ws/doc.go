@@ -35,14 +35,18 @@
 // would grow them again.) A peer
 // that sends nothing, not even a Pong, for two intervals is closed; a
 // write that misses its deadline closes the connection as a slow consumer
-// (4000), as does an overflow of the subscription's queue.
+// (4000), as does an overflow of the subscription's queue. Once a
+// connection is told to end (its credential expired, Shutdown), its writer
+// writes no more events, whatever the source still hands out: only the
+// close frame follows.
 //
 // # Access
 //
 // A connection acts for the identity of its handshake's credential (an
 // Authorization header, the herald_token cookie or the access_token query
-// parameter), verified by Config.Auth before the upgrade, as are the
-// handshake's topics and the limits of Config.Limits: a refusal is an
+// parameter; the cookie not from an origin that only "*" admits, see
+// bridge.Admission), verified by Config.Auth before the upgrade, as are
+// the handshake's topics and the limits of Config.Limits: a refusal is an
 // HTTP error, not a connection. After the upgrade every subscribe frame
 // is authorized against the identity, the topics the connection holds
 // are bounded by the topic limit, and subscribe, unsubscribe and auth

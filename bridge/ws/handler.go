@@ -87,12 +87,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"server is shutting down; reconnect and resume from your last id"))
 		return
 	}
-	if !h.origins.Allowed(r) {
+	origin := h.origins.Admit(r)
+	if !origin.Allowed() {
 		h.refuse(w, "forbidden_origin", status.Errorf(codes.PermissionDenied,
 			"origin %s is not allowed; see --allowed-origins", quote(r.Header.Get("Origin"))))
 		return
 	}
-	id, err := h.access.Authenticate(r)
+	id, err := h.access.Authenticate(r, origin)
 	if err != nil {
 		h.refuseErr(w, r, err)
 		return

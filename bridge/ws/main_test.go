@@ -53,6 +53,9 @@ type envConfig struct {
 	ws     Config
 	engine memory.Options
 	source bridge.LocalConfig
+	// src, when set, serves the connections instead of a local source of
+	// the engine.
+	src bridge.Source
 	// sndbuf, when set, shrinks the server's socket send buffers.
 	sndbuf int
 }
@@ -77,7 +80,11 @@ func newEnvOn(t testing.TB, eng *memory.Engine, cfg envConfig) *env {
 	if cfg.ws.Logger == nil {
 		cfg.ws.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
-	h := New(bridge.NewLocalSource(eng, cfg.source), cfg.ws)
+	src := cfg.src
+	if src == nil {
+		src = bridge.NewLocalSource(eng, cfg.source)
+	}
+	h := New(src, cfg.ws)
 	mux := http.NewServeMux()
 	mux.Handle("GET /v1/ws", h)
 	srv := httptest.NewUnstartedServer(mux)
@@ -389,3 +396,47 @@ func (col *collector) wait(t testing.TB) error {
 	defer col.mu.Unlock()
 	return col.err
 }
+
+// waitingSource is a source whose subscriptions hand out their first
+// ready messages at once, data "ready", and after that one more whenever
+// a wait ends: Next waits for its context to end and then hands out a
+// message all the same, data "late", as a source does when a message
+// arrives just as the wait is cancelled. waiting gets a token whenever
+// Next begins such a wait.
+type waitingSource struct {
+	ready   uint64
+	waiting chan struct{}
+}
+
+func (w waitingSource) Subscribe(_ context.Context, req bridge.Request) (bridge.Subscription, error) {
+	return &waitingSubscription{src: w, topics: req.Topics}, nil
+}
+
+// waitingSubscription is a subscription of waitingSource.
+type waitingSubscription struct {
+	src    waitingSource
+	topics []string
+	seq    uint64
+}
+
+func (s *waitingSubscription) Subscribed() bridge.Subscribed {
+	return bridge.Subscribed{Topics: s.topics, CurrentID: engine.ID{Epoch: 1}.String()}
+}
+
+func (s *waitingSubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
+	data := "ready"
+	if s.seq >= s.src.ready {
+		select {
+		case s.src.waiting <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		data = "late"
+	}
+	s.seq++
+	return append(dst, engine.Event{Message: &engine.Message{
+		ID: engine.ID{Epoch: 1, Seq: s.seq}, Topic: s.topics[0], Data: []byte(data), Time: time.Now(),
+	}}), nil
+}
+
+func (s *waitingSubscription) Close() {}

@@ -90,7 +90,9 @@ func (c *conn) serve() bool {
 // received handles what Next returned when waiting with ctx: it gathers
 // more for the coalescing window, writes the events, and ends the
 // connection if the subscription ended. A signal that interrupted the
-// wait is left for serve.
+// wait is left for serve. Once the connection has been told to end
+// (its credential expired, Shutdown), no event is written: serve then
+// ends it with its close frame.
 func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
 	c.evs = evs
 	if err != nil && isWake(ctx, err) {
@@ -105,6 +107,11 @@ func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
 			}
 		}
 		c.lastWake = now
+	}
+	if c.ending() {
+		clear(c.evs)
+		c.evs = c.evs[:0]
+		return
 	}
 	if len(c.evs) > 0 {
 		b := c.batch()
