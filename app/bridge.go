@@ -63,11 +63,14 @@ type BridgeConfig struct {
 	ShutdownTimeout time.Duration
 	// Browser holds the settings of the browser transports.
 	Browser BrowserConfig
-	// Auth says which credentials the bridge accepts from browsers on
-	// /v1/sse and /v1/ws, as in Config. The HTTP API is relayed with each
-	// client's own credential, so the upstream decides there.
+	// Auth says which credentials the bridge accepts from its clients, as
+	// in Config: on /v1/sse and /v1/ws, and on the HTTP API, where a
+	// request without a valid credential is refused before it is relayed.
+	// The HTTP API relays each client's own credential, which the upstream
+	// checks again, so give the bridge the upstream's keys.
 	Auth auth.Config
-	// Limits bounds the bridge's own clients, as in Config.
+	// Limits bounds the bridge's own clients, as in Config, on every
+	// transport, the relayed HTTP API included.
 	Limits limits.Config
 	// TLS, when set, serves the HTTP port as HTTPS, as in Config.
 	TLS TLSConfig
@@ -77,7 +80,12 @@ type BridgeConfig struct {
 	// UpstreamToken is the credential the bridge presents to the upstream
 	// ("authorization: Bearer …") for the subscriptions it makes on behalf
 	// of its browsers. It needs subscribe rights on every topic they may
-	// ask for. Empty: none.
+	// ask for. The calls its HTTP API relays carry it too, as the relay
+	// credential (server.RelayAuthorizationHeader) beside each client's
+	// own: when it is an API key with "relay": true, the upstream then
+	// believes the client address the bridge names and applies its
+	// per-address and per-connection limits to each client rather than to
+	// the bridge as a whole. Empty: none.
 	UpstreamToken string
 	// UpstreamTLS connects to the upstream over TLS, trusting the system's
 	// certificate authorities or those of UpstreamCAFile.
@@ -211,9 +219,15 @@ func (b *Bridge) build(ctx context.Context) error {
 	httpLog := b.log.With(slog.String("component", "http"))
 	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
 	b.stopGateway = stopGateway
-	gw, err := gateway.New(gwCtx, b.conn, gateway.Config{
+	// The gateway's calls name each client (x-herald-client-addr) and
+	// carry the upstream token as the relay credential that makes the
+	// upstream believe that name; the bridge applies its own limits to
+	// each client too.
+	gw, err := gateway.New(gwCtx, withToken(b.conn, server.RelayAuthorizationHeader, cfg.UpstreamToken), gateway.Config{
 		MaxMessageSize: cfg.MaxMessageSize,
 		AllowedOrigins: cfg.AllowedOrigins,
+		Auth:           sec.auth,
+		Limits:         sec.limits,
 		Ready:          b.isReady,
 		Logger:         httpLog,
 		Metrics:        m,
@@ -221,7 +235,7 @@ func (b *Bridge) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("app: HTTP gateway: %w", err)
 	}
-	src := bridge.NewRemoteSource(withToken(b.conn, cfg.UpstreamToken), bridge.RemoteConfig{
+	src := bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
 		QueueLen: cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
 	})

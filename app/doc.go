@@ -9,8 +9,9 @@
 // A node builds one auth.Authenticator (Config.Auth) and one
 // limits.Limiter (Config.Limits) and gives them to the gRPC server and both
 // browser transports, so a client meets the same rules, and the same
-// quotas, whichever transport it picks; the HTTP API reaches the gRPC
-// service with the client's credential and is checked there. Without any
+// quotas, whichever transport it picks; the HTTP API checks the client's
+// credential before reading anything else of a request, then reaches the
+// gRPC service with it, which checks it again in full. Without any
 // credential setting the node is open to everyone and logs a warning
 // saying so at start; with one, it logs which methods are in force and
 // what anonymous clients may subscribe to.
@@ -36,10 +37,14 @@
 // A Bridge (StartBridge, RunBridge; `herald bridge`) is the HTTP side alone:
 // the browser transports, the gateway and the page over a remote Herald's
 // gRPC API (bridge.NewRemoteSource), so that browser-facing nodes scale
-// apart from the core. A bridge checks its browsers' credentials itself,
-// and presents its own (BridgeConfig.UpstreamToken) to the upstream for
-// the subscriptions it makes on their behalf; its HTTP API relays each
-// client's credential to the upstream, which decides.
+// apart from the core. A bridge checks its clients' credentials and
+// applies its limits to them itself, on every transport, and presents its
+// own credential (BridgeConfig.UpstreamToken) to the upstream for the
+// subscriptions it makes on their behalf. Its HTTP API relays each
+// client's credential to the upstream, which decides, together with the
+// client's address and the bridge's credential as a relay credential, so
+// that an upstream that knows it as a relay key limits each client on its
+// own.
 //
 // # Lifecycle
 //

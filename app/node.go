@@ -123,6 +123,7 @@ func (n *Node) build(ctx context.Context) error {
 	handler, err := gateway.New(gwCtx, n.conn, gateway.Config{
 		MaxMessageSize: cfg.MaxMessageSize,
 		AllowedOrigins: cfg.AllowedOrigins,
+		Auth:           sec.auth,
 		Ready:          n.ready.Load,
 		Logger:         httpLog,
 		Metrics:        m,

@@ -1,10 +1,13 @@
 package app_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -144,7 +147,9 @@ func TestLimitsReachEveryTransport(t *testing.T) {
 
 	sub := client.New(dial(t, n.GRPCAddr().String())).Subscribe(ctx, []string{"a", "b"}, client.WithBackoff(time.Hour, time.Hour))
 	defer sub.Close()
-	if ev, err := sub.Next(ctx); ev.Kind != client.KindReconnecting || status.Code(ev.Err) != codes.ResourceExhausted {
+	// Too many topics is no error that waiting mends: the subscription
+	// ends with it.
+	if ev, err := sub.Next(ctx); status.Code(err) != codes.ResourceExhausted {
 		t.Fatalf("gRPC subscribe to two topics: %v %v %v, want ResourceExhausted", ev.Kind, ev.Err, err)
 	}
 	if code := statusOf(t, httpClient(t), http.MethodGet, baseURL(n)+"/v1/sse?topic=a&topic=b", nil, ""); code != http.StatusTooManyRequests {
@@ -246,5 +251,76 @@ func TestStartRefusesBadSecurityConfig(t *testing.T) {
 	cfg.TLS.KeyFile = tt.cfg.KeyFile
 	if _, err := app.Start(t.Context(), cfg); !errors.Is(err, app.ErrInvalidConfig) {
 		t.Errorf("key without cert: %v, want ErrInvalidConfig", err)
+	}
+}
+
+// A publish without a valid credential is refused before its body is
+// read, whatever size it announces and however slowly it arrives, over
+// HTTP/1.1 and HTTP/2 alike: an unauthenticated client holds no memory
+// and no connection.
+func TestUnauthenticatedPublishRefusedBeforeItsBody(t *testing.T) {
+	t.Parallel()
+	cfg := testConfig(t)
+	cfg.Auth = auth.Config{HMACSecret: authtest.Secret}
+	n := startNode(t, cfg)
+
+	const clients = 64
+	conns := make([]net.Conn, clients)
+	for i := range conns {
+		var d net.Dialer
+		c, err := d.DialContext(t.Context(), "tcp", n.HTTPAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		if err := c.SetDeadline(time.Now().Add(20 * time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		path := "/v1/topics/news"
+		if i%2 == 1 {
+			path = "/v1/publish"
+		}
+		if _, err := io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: herald\r\nContent-Length: 1048576\r\n\r\n{}"); err != nil {
+			t.Fatal(err)
+		}
+		conns[i] = c
+	}
+	for i, c := range conns {
+		r := bufio.NewReader(c)
+		resp, err := http.ReadResponse(r, nil)
+		if err != nil {
+			t.Fatalf("client %d: %v", i, err)
+		}
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+			t.Fatalf("client %d: reading the answer: %v", i, err)
+		}
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("client %d: %s, want 401", i, resp.Status)
+		}
+		if rest, err := io.ReadAll(r); err != nil || len(rest) != 0 {
+			t.Fatalf("client %d: after the answer %q, %v; want the connection closed", i, rest, err)
+		}
+	}
+
+	// Over HTTP/2 (h2c), with a body that never ends.
+	var p http.Protocols
+	p.SetUnencryptedHTTP2(true)
+	tr := &http.Transport{Protocols: &p}
+	t.Cleanup(tr.CloseIdleConnections)
+	body, stall := io.Pipe()
+	t.Cleanup(func() { _ = stall.Close() })
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, baseURL(n)+"/v1/topics/news", body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("HTTP/2 publish with a body that never ends: %v", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Proto != "HTTP/2.0" {
+		t.Fatalf("HTTP/2 publish with a body that never ends: %s %s, want HTTP/2.0 401", resp.Proto, resp.Status)
 	}
 }

@@ -9,7 +9,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/heraldhq/herald/client"
 	"github.com/heraldhq/herald/internal/tlsfiles"
 )
 
@@ -26,17 +25,31 @@ func upstreamCredentials(useTLS bool, caFile string) (credentials.TransportCrede
 	return credentials.NewTLS(cfg), nil
 }
 
-// withToken returns conn presenting token as "authorization: Bearer …" on
-// every call, over plain text and TLS alike; conn itself when token is
-// empty. Only the bridge's own subscriptions go through it: the relayed
-// HTTP API presents each client's credential instead.
-func withToken(conn grpc.ClientConnInterface, token string) grpc.ClientConnInterface {
+// withToken returns conn presenting token as "<key>: Bearer <token>"
+// metadata on every call, over plain text and TLS alike; conn itself when
+// token is empty. A bridge presents its upstream token under
+// "authorization" (auth.MetadataKey) for its own subscriptions, and under
+// server.RelayAuthorizationHeader on the calls its HTTP API relays, which
+// present each client's own credential under "authorization".
+func withToken(conn grpc.ClientConnInterface, key, token string) grpc.ClientConnInterface {
 	if token == "" {
 		return conn
 	}
-	creds := client.BearerToken(func(context.Context) (string, error) { return token, nil })
+	creds := bearerMetadata{key: key, value: "Bearer " + token}
 	return callOptionsConn{conn: conn, opts: []grpc.CallOption{grpc.PerRPCCredentials(creds)}}
 }
+
+// bearerMetadata is a fixed credential sent as one metadata pair.
+type bearerMetadata struct{ key, value string }
+
+// GetRequestMetadata returns the credential's metadata.
+func (b bearerMetadata) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
+	return map[string]string{b.key: b.value}, nil
+}
+
+// RequireTransportSecurity reports false: the upstream may be reached in
+// plain text, on a private network.
+func (bearerMetadata) RequireTransportSecurity() bool { return false }
 
 // callOptionsConn adds call options to every call made over a connection.
 type callOptionsConn struct {

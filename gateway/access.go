@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/internal/refusal"
+	"github.com/heraldhq/herald/server"
 )
 
 // cookieCredential lets a browser subscribe with the token of the
@@ -35,6 +37,85 @@ func cookieCredential(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// route says what an API route does, for the checks admit makes.
+type route int
+
+const (
+	publishRoute   route = iota // POST /v1/publish, POST /v1/topics/{topic}
+	subscribeRoute              // GET /v1/subscribe
+)
+
+// errAnonymousPublish refuses a publish without a credential where
+// anonymous clients may subscribe: they may never publish.
+var errAnonymousPublish = refusal.New(codes.Unauthenticated, refusal.Unauthenticated,
+	"anonymous clients may not publish: present a token or API key as \"Authorization: Bearer …\"")
+
+// admit checks a request to an API route before anything else of it is
+// read or checked: its credential, from the Authorization header (on the
+// subscribe route, cookieCredential has put the herald_token cookie
+// there), must verify, and on the publish routes it must be one, since
+// anonymous clients never publish; with Config.Limits, the request must
+// then be within them (see Config.Limits), the connection slot of a
+// subscribe stream being held until next returns. A request refused here
+// is answered without its body being read.
+func (g *gateway) admit(kind route, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		release, err := g.admission(kind, r)
+		if err != nil {
+			g.refuseUnread(w, r, err)
+			return
+		}
+		defer release()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// refuseUnread answers a request refused before its body was read. Over
+// HTTP/1 the connection of a request with a body is closed after the
+// answer, without reading more of it: net/http would otherwise read what
+// is left of the body, at the client's pace, before answering or reusing
+// the connection. (HTTP/2 resets the request's stream instead.)
+func (g *gateway) refuseUnread(w http.ResponseWriter, r *http.Request, err error) {
+	if r.ProtoMajor == 1 && r.ContentLength != 0 {
+		w.Header().Set("Connection", "close")
+		if err := http.NewResponseController(w).SetReadDeadline(time.Now()); err != nil && g.logger.Enabled(r.Context(), slog.LevelDebug) {
+			g.logger.DebugContext(r.Context(), "cannot stop reading a refused request", "err", err)
+		}
+	}
+	g.writeError(w, r, err)
+}
+
+// admission makes the checks of admit and returns the release of the
+// connection slot it took, if any.
+func (g *gateway) admission(kind route, r *http.Request) (release func(), err error) {
+	var credential string
+	if !g.auth.Open() {
+		if credential, err = auth.FromRequest(r, auth.Header); err != nil {
+			return nil, err
+		}
+	}
+	id, err := server.Identify(g.auth, credential)
+	if err != nil {
+		return nil, err
+	}
+	if kind == publishRoute && id.Kind == auth.Anonymous && !g.auth.Open() {
+		return nil, errAnonymousPublish
+	}
+	switch {
+	case g.limits == nil:
+	case kind == publishRoute:
+		if err := g.limits.Publish(server.PublishKey(id, r.RemoteAddr)); err != nil {
+			return nil, err
+		}
+	default:
+		if err := g.limits.Subscribe(r.RemoteAddr); err != nil {
+			return nil, err
+		}
+		return g.limits.Connect(server.ClientHost(r.RemoteAddr))
+	}
+	return func() {}, nil
 }
 
 // refusalHeaders sets the headers that go with a refusal's HTTP status,

@@ -20,8 +20,8 @@ import (
 )
 
 // newHeraldFixture puts the gateway in front of Herald's own gRPC server,
-// configured with cfg, on a memory engine, reached in-process as a node
-// does.
+// configured with cfg, on a memory engine, reached in-process and checking
+// credentials with the server's authenticator, as a node does.
 func newHeraldFixture(t *testing.T, cfg server.Config) *fixture {
 	t.Helper()
 	eng := memory.New(memory.Options{})
@@ -30,7 +30,7 @@ func newHeraldFixture(t *testing.T, cfg server.Config) *fixture {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(lis) }()
 	srv.SetServing()
-	return startGateway(t, lis, gateway.Config{}, func() {
+	return startGateway(t, lis, gateway.Config{Auth: cfg.Auth}, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
 		srv.Shutdown(ctx)

@@ -23,9 +23,11 @@
 // the raw publish route alike, carries the outgoing metadata
 // "x-herald-transport: gateway" and "x-herald-client-addr: <host:port>",
 // the HTTP client's address, by which the service applies its per-address
-// limits (it believes that metadata on its in-process listener only); HTTP
-// headers that would map to metadata in the reserved "x-herald-" namespace
-// are dropped, so a client cannot name another transport or address. The
+// limits (it believes that metadata on its in-process listener, and on
+// calls that carry a relay credential, as a bridge's do; see package
+// server); HTTP headers that would map to metadata in the reserved
+// "x-herald-" namespace are dropped, so a client cannot name another
+// transport or address, nor present a relay credential. The
 // Authorization header is passed on as "authorization" metadata, and the
 // other standard HTTP headers as "grpcgateway-<name>", as grpc-gateway does.
 //
@@ -38,6 +40,33 @@
 // browsers send cookies with cross-site requests, so a cookie that allowed
 // publishing would let any web page publish as its holder (cross-site
 // request forgery). A publish with only the cookie is 401.
+//
+// With Config.Auth the gateway checks the credential itself first, before
+// anything else of the request is read or checked: a request without a
+// valid one (absent where required, invalid, or expired, even within the
+// clock leeway), and a publish without any credential, is answered 401 at
+// once, not 400 or 413, and the body of such a publish is never read. Over
+// HTTP/1.1 its connection is then closed, so that what remains of the body
+// is not read either; over HTTP/2 its stream is reset. The service still
+// checks every call in full.
+//
+// # Bounds on requests
+//
+// A publish body is read within Config.BodyReadTimeout (30 seconds by
+// default), counted from when the request reaches the gateway: a body
+// that has not arrived by then is refused with 408 (code 4,
+// DEADLINE_EXCEEDED), and over HTTP/1.1 its connection closed. The bound
+// covers the body only, not the call to the service that follows. A raw
+// body is buffered as it arrives: at most 64 KiB is reserved ahead of the
+// bytes received, whatever Content-Length announces.
+//
+// With Config.Limits (a bridge, whose calls all reach its upstream over
+// one connection) the gateway applies them itself, after the credential:
+// a subscribe request counts against the subscribe rate of the client's
+// connection and takes a connection slot for the client's address until
+// its stream ends; a publish counts against the publish rate of the
+// client's token subject or API key (of its address when anonymous).
+// Refusals are 429 with Retry-After where waiting helps.
 //
 // # JSON
 //
@@ -119,15 +148,16 @@
 // runtime.HTTPStatusFromCode: INVALID_ARGUMENT 400, UNAUTHENTICATED 401,
 // PERMISSION_DENIED 403, NOT_FOUND 404, ALREADY_EXISTS and ABORTED 409,
 // RESOURCE_EXHAUSTED 429, CANCELLED 499, INTERNAL and UNKNOWN 500,
-// UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504. Two refusals
+// UNIMPLEMENTED 501, UNAVAILABLE 503, DEADLINE_EXCEEDED 504. Three refusals
 // made by the gateway itself carry their own HTTP status: a body over the
-// limit is 413 (code 8, RESOURCE_EXHAUSTED) and a wrong method is 405 (code
+// limit is 413 (code 8, RESOURCE_EXHAUSTED), a body that did not arrive in
+// time 408 (code 4, DEADLINE_EXCEEDED) and a wrong method is 405 (code
 // 12, UNIMPLEMENTED). Refusals the gateway makes itself, before any call to
 // the service, are counted in herald_requests_refused_total with the label
-// transport="gateway" and a reason such as invalid_argument, too_large,
-// not_found or method_not_allowed; refusals by the service are counted by
-// the service. Error messages are always valid UTF-8; input quoted in them
-// is escaped.
+// transport="gateway" and a reason such as invalid_token, rate_limited,
+// invalid_argument, too_large, body_timeout, not_found or
+// method_not_allowed; refusals by the service are counted by the service.
+// Error messages are always valid UTF-8; input quoted in them is escaped.
 //
 // # CORS
 //

@@ -6,11 +6,14 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+
+	"github.com/heraldhq/herald/internal/refusal"
 )
 
 // ErrInvalidConfig is wrapped by the errors New returns for arguments it
@@ -33,6 +36,15 @@ func errTooLarge(limit int64) error {
 	}
 }
 
+// errBodyTimeout refuses a request whose body did not arrive within
+// timeout: 408 with code DEADLINE_EXCEEDED.
+func errBodyTimeout(timeout time.Duration) error {
+	return &runtime.HTTPStatusError{
+		HTTPStatus: http.StatusRequestTimeout,
+		Err:        status.Errorf(codes.DeadlineExceeded, "the request body did not arrive within %v", timeout),
+	}
+}
+
 // writeError answers r with err exactly as the grpc-gateway routes answer
 // errors: through the mux's error handler, handleError.
 func (g *gateway) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -45,9 +57,11 @@ func (g *gateway) writeError(w http.ResponseWriter, r *http.Request, err error) 
 // (runtime.HTTPStatusFromCode, or the explicit status of a
 // *runtime.HTTPStatusError). It counts refusals the gateway makes itself.
 func (g *gateway) handleError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	if b, ok := r.Body.(*limitedBody); ok && b.exceeded {
-		// grpc-gateway reports a body cut off by the limit as bad JSON.
-		err = errTooLarge(b.limit)
+	if b, ok := r.Body.(*boundedBody); ok {
+		// grpc-gateway reports a body cut off by a bound as bad JSON.
+		if refused := b.refusal(); refused != nil {
+			err = refused
+		}
 	}
 	err = g.sanitize(ctx, err)
 	byService := reachedService(ctx)
@@ -132,9 +146,11 @@ func codeOf(err error) codes.Code {
 	return status.Code(err)
 }
 
-// refusalReason names a refusal for the refused-requests counter, or
-// reports false when err is no refusal: the client went away, or the server
-// failed.
+// refusalReason names a refusal for the refused-requests counter: by the
+// reason its status carries (a refusal of the credential or the limits
+// made by the gateway itself), by the bound a body hit or the method, or
+// by its code. It reports false when err is no refusal: the client went
+// away, or the server failed.
 func refusalReason(err error) (string, bool) {
 	var hse *runtime.HTTPStatusError
 	if errors.As(err, &hse) {
@@ -143,7 +159,12 @@ func refusalReason(err error) (string, bool) {
 			return "too_large", true
 		case http.StatusMethodNotAllowed:
 			return "method_not_allowed", true
+		case http.StatusRequestTimeout:
+			return "body_timeout", true
 		}
+	}
+	if reason := refusal.FromStatus(status.Convert(err)); reason != "" {
+		return reason, true
 	}
 	switch code := codeOf(err); code {
 	case codes.OK, codes.Canceled, codes.Unknown, codes.Internal, codes.DataLoss:

@@ -6,13 +6,16 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/heraldhq/herald/auth"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -26,14 +29,42 @@ const DefaultMaxMessageSize = 1 << 20
 // idempotency key, field names and white space.
 const publishJSONOverhead = 64 << 10
 
+// DefaultBodyReadTimeout bounds reading the body of a publish request when
+// Config.BodyReadTimeout is zero: ample for a largest message over a slow
+// link, short enough that a client trickling its body cannot hold a
+// connection and a buffer for long.
+const DefaultBodyReadTimeout = 30 * time.Second
+
 // Config configures the handler built by New. The zero value is usable: a
-// 1 MiB body limit, no cross-origin access, always ready, no logging and a
-// fresh set of metrics.
+// 1 MiB body limit read within 30 seconds, credentials and limits left to
+// the service, no cross-origin access, always ready, no logging and a fresh
+// set of metrics.
 type Config struct {
 	// MaxMessageSize is the raw-publish body limit in bytes; 0 means
 	// DefaultMaxMessageSize (1 MiB). It should equal the service's message
 	// size limit. Negative values are refused.
 	MaxMessageSize int
+	// BodyReadTimeout bounds reading the body of a publish request,
+	// counted from when the request reaches the gateway; a body that has not
+	// arrived by then is refused with 408 and its connection freed. 0
+	// means DefaultBodyReadTimeout (30s). Negative values are refused.
+	BodyReadTimeout time.Duration
+	// Auth verifies the credential of every API request before anything
+	// else of it is read or checked, as the service would: a request
+	// without a valid one is refused with 401 at once, before its body is
+	// read. It should be the service's own authenticator; the service
+	// still checks every call in full. Nil means an open gateway that
+	// leaves credentials to the service.
+	Auth *auth.Authenticator
+	// Limits, when set, are applied by the gateway itself, after the
+	// credential, to each HTTP client: the subscribe rate of its
+	// connection and a connection slot for its address, held while its
+	// subscribe stream lasts, and the publish rate of its identity (of its
+	// address when anonymous). It is for a gateway in front of a remote
+	// service (a bridge), which sees every call arrive over one
+	// connection. Nil leaves the limits to the service, as for a node's
+	// own gateway, whose in-process calls name each client.
+	Limits *limits.Limiter
 	// AllowedOrigins is the CORS allow-list for browser origins on the /v1/
 	// routes: exact origins ("https://app.example.com") or origins with one
 	// wildcard ("https://*.example.com"). Empty means no cross-origin
@@ -59,6 +90,9 @@ type gateway struct {
 	marshaler      runtime.Marshaler
 	maxMessageSize int64 // raw publish body limit
 	maxPublishBody int64 // JSON publish body limit
+	bodyTimeout    time.Duration
+	auth           *auth.Authenticator
+	limits         *limits.Limiter // nil: the service applies the limits
 	ready          func() bool
 	logger         *slog.Logger
 	metrics        *metrics.Metrics
@@ -70,7 +104,7 @@ type gateway struct {
 // server dials itself in-process); ctx bounds the gateway's lifetime: once
 // it is done, API calls are refused with 503 and open subscribe streams end.
 // New returns an error wrapping ErrInvalidConfig for a nil ctx or conn or
-// a negative MaxMessageSize.
+// a negative MaxMessageSize or BodyReadTimeout.
 func New(ctx context.Context, conn grpc.ClientConnInterface, cfg Config) (http.Handler, error) {
 	if ctx == nil {
 		return nil, fmt.Errorf("%w: nil context", ErrInvalidConfig)
@@ -81,17 +115,30 @@ func New(ctx context.Context, conn grpc.ClientConnInterface, cfg Config) (http.H
 	if cfg.MaxMessageSize < 0 {
 		return nil, fmt.Errorf("%w: MaxMessageSize %d is negative", ErrInvalidConfig, cfg.MaxMessageSize)
 	}
+	if cfg.BodyReadTimeout < 0 {
+		return nil, fmt.Errorf("%w: BodyReadTimeout %v is negative", ErrInvalidConfig, cfg.BodyReadTimeout)
+	}
 	g := &gateway{
 		ctx:            ctx,
 		client:         heraldv1.NewPubSubServiceClient(trackingConn{conn: conn}),
 		marshaler:      newMarshaler(),
 		maxMessageSize: int64(cfg.MaxMessageSize),
+		bodyTimeout:    cfg.BodyReadTimeout,
+		auth:           cfg.Auth,
+		limits:         cfg.Limits,
 		ready:          cfg.Ready,
 		logger:         cfg.Logger,
 		metrics:        cfg.Metrics,
 	}
 	if g.maxMessageSize == 0 {
 		g.maxMessageSize = DefaultMaxMessageSize
+	}
+	if g.bodyTimeout == 0 {
+		g.bodyTimeout = DefaultBodyReadTimeout
+	}
+	if g.auth == nil {
+		// An empty auth.Config is open and cannot fail.
+		g.auth, _ = auth.New(auth.Config{})
 	}
 	g.maxPublishBody = base64Len(g.maxMessageSize) + publishJSONOverhead
 	if g.logger == nil {
@@ -118,9 +165,9 @@ func (g *gateway) routes(allowedOrigins []string) http.Handler {
 		return cors(g.methods(g.api(h), methods...))
 	}
 	mux := http.NewServeMux()
-	mux.Handle("/v1/publish", v1(g.limitBody(g.mux, g.maxPublishBody), http.MethodPost))
-	mux.Handle("/v1/subscribe", v1(cookieCredential(g.subscribeQuery(streamWriter(g.mux))), http.MethodGet))
-	mux.Handle("/v1/topics/{topic}", v1(http.HandlerFunc(g.publishRaw), http.MethodPost))
+	mux.Handle("/v1/publish", v1(g.admit(publishRoute, g.boundBody(g.mux, g.maxPublishBody)), http.MethodPost))
+	mux.Handle("/v1/subscribe", v1(cookieCredential(g.admit(subscribeRoute, g.subscribeQuery(streamWriter(g.mux)))), http.MethodGet))
+	mux.Handle("/v1/topics/{topic}", v1(g.admit(publishRoute, g.boundBody(http.HandlerFunc(g.publishRaw), g.maxMessageSize)), http.MethodPost))
 	mux.Handle("/v1/", cors(http.HandlerFunc(g.notFound))) // so that browsers can read the 404
 	mux.Handle("/healthz", g.methods(http.HandlerFunc(g.healthz), http.MethodGet, http.MethodHead))
 	mux.Handle("/readyz", g.methods(http.HandlerFunc(g.readyz), http.MethodGet, http.MethodHead))

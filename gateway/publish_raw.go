@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc"
@@ -37,7 +40,7 @@ func (g *gateway) publishRaw(w http.ResponseWriter, r *http.Request) {
 		g.writeError(w, r, err)
 		return
 	}
-	if req.Data, err = readBody(w, r, g.maxMessageSize); err != nil {
+	if req.Data, err = readBody(r); err != nil {
 		g.writeError(w, r, err)
 		return
 	}
@@ -120,59 +123,90 @@ func singleValues(r *http.Request, allowed ...string) (map[string]string, error)
 	return out, nil
 }
 
-// readBody reads r's whole body, refusing one over limit bytes without
-// reading more than limit+1 of it.
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
-	if r.ContentLength > limit {
-		return nil, errTooLarge(limit)
-	}
+// maxBodyReserve is the most memory reserved for a raw publish body
+// before it arrives: a body announced larger grows the buffer as its bytes
+// come in, so that announcing a large body costs no more than sending it.
+const maxBodyReserve = 64 << 10
+
+// readBody reads r's whole body, which boundBody bounds in size and time.
+func readBody(r *http.Request) ([]byte, error) {
 	var buf bytes.Buffer
 	if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength))
+		// MinRead more, so that reading up to EOF needs no growing.
+		buf.Grow(int(min(r.ContentLength, maxBodyReserve)) + bytes.MinRead)
 	}
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit))
-	var tooLarge *http.MaxBytesError
-	switch {
-	case err == nil:
+	_, err := buf.ReadFrom(r.Body)
+	if err == nil {
 		return buf.Bytes(), nil
-	case errors.As(err, &tooLarge):
-		return nil, errTooLarge(limit)
-	case r.Context().Err() != nil:
-		return nil, status.FromContextError(r.Context().Err()).Err()
-	default:
-		return nil, status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
 	}
+	if b, ok := r.Body.(*boundedBody); ok {
+		if refused := b.refusal(); refused != nil {
+			return nil, refused
+		}
+	}
+	if r.Context().Err() != nil {
+		return nil, status.FromContextError(r.Context().Err()).Err()
+	}
+	return nil, status.Errorf(codes.InvalidArgument, "reading the request body: %v", err)
 }
 
-// limitBody bounds the body of every request to next at limit bytes; a
-// request announcing a larger body is refused at once. handleError turns
-// the error a handler meets at the limit into 413.
-func (g *gateway) limitBody(next http.Handler, limit int64) http.Handler {
+// boundBody bounds the body of every request to next: at most limit
+// bytes, a request announcing more being refused at once, and read within
+// the body read timeout from now. The time bound is on reading the body
+// only: once the body has been read, net/http lifts it (HTTP/1.1) or it no
+// longer applies (HTTP/2 bounds the request's stream body), so it never
+// cuts short the call to the service that follows. handleError and
+// readBody turn the error a handler meets at a bound into 413 or 408.
+func (g *gateway) boundBody(next http.Handler, limit int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > limit {
-			g.writeError(w, r, errTooLarge(limit))
+			g.refuseUnread(w, r, errTooLarge(limit))
 			return
 		}
+		err := http.NewResponseController(w).SetReadDeadline(time.Now().Add(g.bodyTimeout))
+		if err != nil && g.logger.Enabled(r.Context(), slog.LevelDebug) {
+			// Only a ResponseWriter that is not net/http's lacks deadlines.
+			g.logger.DebugContext(r.Context(), "cannot bound the time to read a request body", "err", err)
+		}
 		r2 := *r
-		r2.Body = &limitedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), limit: limit}
+		r2.Body = &boundedBody{ReadCloser: http.MaxBytesReader(w, r.Body, limit), limit: limit, timeout: g.bodyTimeout}
 		next.ServeHTTP(w, &r2)
 	})
 }
 
-// limitedBody is a request body bounded by http.MaxBytesReader that
-// remembers whether the bound was hit. It is read by one goroutine.
-type limitedBody struct {
+// boundedBody is a request body bounded by http.MaxBytesReader and read
+// under a deadline. It remembers which bound a read hit. It is read by one
+// goroutine.
+type boundedBody struct {
 	io.ReadCloser
 	limit    int64
-	exceeded bool
+	timeout  time.Duration
+	exceeded bool // over the size limit
+	timedOut bool // past the deadline
 }
 
 // Read reads from the bounded body.
-func (b *limitedBody) Read(p []byte) (int, error) {
+func (b *boundedBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
 	var tooLarge *http.MaxBytesError
-	if errors.As(err, &tooLarge) {
+	switch {
+	case err == nil:
+	case errors.As(err, &tooLarge):
 		b.exceeded = true
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		b.timedOut = true
 	}
 	return n, err
+}
+
+// refusal returns the refusal of a body that hit a bound: 413 over the
+// size limit, 408 past the deadline; nil when it hit none.
+func (b *boundedBody) refusal() error {
+	switch {
+	case b.exceeded:
+		return errTooLarge(b.limit)
+	case b.timedOut:
+		return errBodyTimeout(b.timeout)
+	}
+	return nil
 }

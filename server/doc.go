@@ -21,20 +21,21 @@
 // or an API key, and decides which topics its holder may publish and
 // subscribe to; Config.Limits (nil: the defaults of package limits) bounds
 // how much a client may do. Authentication comes first: a client without
-// a valid credential learns nothing but UNAUTHENTICATED. Then, in order:
+// a valid credential learns nothing but UNAUTHENTICATED, and a credential
+// already past its exp is refused (token_expired) even while the clock
+// leeway still admits it. Then, in order:
 //
 //   - Publish: validation, permission for the topic (PERMISSION_DENIED, or
 //     UNAUTHENTICATED for an anonymous client), and the publish rate of the
 //     token's subject or API key, or of the client's IP address for an
 //     anonymous client (RESOURCE_EXHAUSTED with a google.rpc.RetryInfo
 //     delay).
-//   - Subscribe: a credential already past its exp is refused; then
-//     validation, permission for every pattern (a pattern is allowed when
-//     one of the holder's patterns covers every topic it matches), the
-//     topics limit, the subscribe rate of the client's connection
-//     (address and port), and a connection slot for the client's IP
-//     address, held until the stream ends. Nothing is subscribed before
-//     all of them pass.
+//   - Subscribe: validation, permission for every pattern (a pattern is
+//     allowed when one of the holder's patterns covers every topic it
+//     matches), the topics limit, the subscribe rate of the client's
+//     connection (address and port), and a connection slot for the
+//     client's IP address, held until the stream ends. Nothing is
+//     subscribed before all of them pass.
 //
 // A stream opened with a credential that expires ends at its exp with
 // UNAUTHENTICATED, reason token_expired, "token expired: reconnect with a
@@ -54,11 +55,15 @@
 // and the bridge applies the subscribe rate and connection limits to each
 // of its own clients.
 //
-// The client's address is the peer address, except on the in-process
-// listener (grpc's bufconn), where the HTTP gateway names its own client
-// in the metadata ClientAddrHeader. That metadata is believed on the
-// in-process listener only: a client that connects over the network
-// cannot claim another address.
+// The client's address is the peer address, except where an HTTP gateway
+// names its own client in the metadata ClientAddrHeader: on the in-process
+// listener (grpc's bufconn), which only the node's own gateway reaches,
+// and on calls relayed by a bridge, which carry the bridge's relay key in
+// RelayAuthorizationHeader ("Bearer <key>") beside the client's own
+// credential in "authorization". That metadata is believed on those calls
+// only, when the relay key verifies to an identity with Relay set: a
+// client that connects over the network without a relay key cannot claim
+// another address.
 //
 // The health service and server reflection are open to everyone: load
 // balancers probe health without credentials, and grpcurl lists the API

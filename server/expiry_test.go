@@ -65,9 +65,10 @@ func TestTokenExpiresMidStream(t *testing.T) {
 	}
 }
 
-// A token that the leeway still admits but whose exp has passed cannot
-// open a stream: it would have to end at once. It may still publish.
-func TestSubscribeExpiredWithinLeeway(t *testing.T) {
+// A token that the leeway still admits but whose exp has passed can
+// neither open a stream, which would have to end at once, nor publish:
+// both are refused as expired, as the token is everywhere else.
+func TestExpiredWithinLeeway(t *testing.T) {
 	t.Parallel()
 	a := newAuth(t, auth.Config{Leeway: time.Minute})
 	e := newEnv(t, Config{Auth: a, HeartbeatInterval: time.Hour}, memory.Options{})
@@ -78,7 +79,17 @@ func TestSubscribeExpiredWithinLeeway(t *testing.T) {
 	err := subscribeErr(ctx, t, c, "news")
 	wantStatus(t, err, codes.Unauthenticated, "token expired")
 	if got := reasonOf(err); got != refusal.TokenExpired {
-		t.Errorf("reason %q, want %q", got, refusal.TokenExpired)
+		t.Errorf("subscribe: reason %q, want %q", got, refusal.TokenExpired)
 	}
-	publish(ctx, t, c, "news", "within the leeway")
+	_, err = c.Publish(ctx, &heraldv1.PublishRequest{Topic: "news", Data: []byte("within the leeway")})
+	wantStatus(t, err, codes.Unauthenticated, "token expired")
+	if got := reasonOf(err); got != refusal.TokenExpired {
+		t.Errorf("publish: reason %q, want %q", got, refusal.TokenExpired)
+	}
+	if got := e.refused(t, refusal.TokenExpired); got != 2 {
+		t.Errorf("refused{token_expired} = %v, want 2", got)
+	}
+	if n := value(t, e.met.Transport("grpc").Published); n != 0 {
+		t.Errorf("published = %v, want nothing published", n)
+	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/auth/authtest"
@@ -197,4 +198,56 @@ func TestRelayOutsideConnectionLimits(t *testing.T) {
 	subscribe(reader, t, e.client(t), &heraldv1.SubscribeRequest{Topics: []string{"news.a"}})
 	err = subscribeErr(reader, t, e.client(t), "news.a")
 	wantStatus(t, err, codes.ResourceExhausted, "too many connections from 127.0.0.1")
+}
+
+// A call that carries a relay key (a bridge's) as its relay credential
+// is limited by the client address it names, on behalf of the client
+// whose own credential it carries; without a valid relay credential the
+// named address is not believed, and the call counts under its peer's.
+func TestConnectionLimitRelayed(t *testing.T) {
+	t.Parallel()
+	file := writeFile(t, "keys.json", `{"keys": [
+		{"name": "bridge", "key": "bridge-key-0123456789", "subscribe": ["news"], "relay": true},
+		{"name": "reader", "key": "reader-key-0123456789", "subscribe": ["news"]}
+	]}`)
+	lim := limits.New(limits.Config{MaxConnectionsPerIP: 1})
+	a := newAuth(t, auth.Config{HMACSecret: authtest.Secret, APIKeysFile: file})
+	e := newEnv(t, Config{Auth: a, Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
+	ctx := bearer(testContext(t), authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}}))
+	c := e.client(t)
+	from := func(addr string, relay ...string) context.Context {
+		md := []string{ClientAddrHeader, addr}
+		for _, cred := range relay {
+			md = append(md, RelayAuthorizationHeader, cred)
+		}
+		return metadata.AppendToOutgoingContext(ctx, md...)
+	}
+	req := &heraldv1.SubscribeRequest{Topics: []string{"news"}}
+
+	// Relayed: each client address has its own slot.
+	const relay = "Bearer bridge-key-0123456789"
+	subscribe(from("192.0.2.1:1000", relay), t, c, req)
+	subscribe(from("192.0.2.2:1000", relay), t, c, req)
+	err := subscribeErr(from("192.0.2.1:2000", relay), t, c, "news")
+	wantStatus(t, err, codes.ResourceExhausted, "too many connections from 192.0.2.1 (limit 1)")
+
+	// Not relayed: the peer's address, 127.0.0.1, takes the first slot,
+	// whatever address each call names.
+	subscribe(from("192.0.2.3:1000"), t, c, req)
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"no relay credential", from("192.0.2.4:1000")},
+		{"a key that is no relay's", from("192.0.2.4:1000", "Bearer reader-key-0123456789")},
+		{"an unknown key", from("192.0.2.4:1000", "Bearer unknown-key-0123456789")},
+		{"a token", from("192.0.2.4:1000", "Bearer "+authtest.Mint(t, authtest.Grant{Sub: "bridge", Subscribe: []string{"news"}}))},
+		{"not a bearer", from("192.0.2.4:1000", "bridge-key-0123456789")},
+		{"the relay key twice", from("192.0.2.4:1000", relay, relay)},
+	} {
+		err := subscribeErr(tc.ctx, t, c, "news")
+		if st := status.Convert(err); st.Code() != codes.ResourceExhausted || st.Message() != "too many connections from 127.0.0.1 (limit 1)" {
+			t.Errorf("%s: %v, want the limit of 127.0.0.1", tc.name, err)
+		}
+	}
 }

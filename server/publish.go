@@ -13,7 +13,9 @@ import (
 // the caller may publish to its topic and is within its publish rate,
 // hands the message to the engine and returns its position. It never
 // waits for subscribers. Authentication comes first, so that a client
-// without a valid credential learns nothing but that.
+// without a valid credential learns nothing but that; a token whose exp
+// has passed is refused (token_expired) even within the clock leeway, as
+// on Subscribe.
 func (s *service) Publish(ctx context.Context, req *heraldv1.PublishRequest) (*heraldv1.PublishResponse, error) {
 	m := s.srv.transport(ctx)
 	id, err := s.srv.authenticate(ctx)
@@ -27,7 +29,7 @@ func (s *service) Publish(ctx context.Context, req *heraldv1.PublishRequest) (*h
 	if err := id.AuthorizePublish(req.GetTopic()); err != nil {
 		return nil, refuse(m, err)
 	}
-	if err := s.srv.cfg.Limits.Publish(publishKey(id, clientAddr(ctx))); err != nil {
+	if err := s.srv.cfg.Limits.Publish(PublishKey(id, s.srv.clientAddr(ctx))); err != nil {
 		return nil, refuse(m, err)
 	}
 	res, err := s.srv.eng.Publish(ctx, engine.PublishRequest{

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/engine"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
@@ -42,15 +41,12 @@ func (s *service) Subscribe(req *heraldv1.SubscribeRequest, stream grpc.ServerSt
 	if err != nil {
 		return refuse(m, err)
 	}
-	if id.Expired(time.Now()) {
-		return refuse(m, auth.ExpiredError())
-	}
 	sub, r := parseSubscribe(req)
 	if r != nil {
 		m.Refuse(r.reason)
 		return r.err
 	}
-	release, err := s.srv.admitSubscribe(id, sub, clientAddr(ctx))
+	release, err := s.srv.admitSubscribe(id, sub, s.srv.clientAddr(ctx))
 	if err != nil {
 		return refuse(m, err)
 	}
