@@ -29,9 +29,12 @@ and browsers reconnect. SIGINT or SIGTERM stop it gracefully.
 
 The credential, limit and TLS flags protect the bridge's own clients, as in
 'herald serve'; the HTTP API is relayed with each client's own credential,
-so the upstream decides there. The bridge presents --upstream-token (an API
-key or a long-lived token allowed to subscribe to what browsers may ask
-for) to the upstream for the subscriptions it makes on their behalf.`,
+so the upstream decides there. The bridge presents --upstream-token to the
+upstream: as the credential of the subscriptions it makes on the browsers'
+behalf, and beside each relayed request as the relay credential under which
+the upstream believes the client address the bridge names. Make it an API
+key of the upstream's keys file with "relay": true and the subscribe
+patterns browsers may ask for (docs/security.md).`,
 		"herald bridge --upstream herald-core:9090",
 		"herald bridge --upstream 10.0.0.5:9090 --http-addr :8081 --allowed-origins https://app.example.com",
 		"HERALD_AUTH_HMAC_SECRET=$(cat secret) HERALD_UPSTREAM_TOKEN=$(cat bridge.key) herald bridge --upstream herald-core:9090 --upstream-ca-file ca.pem",
@@ -40,7 +43,7 @@ for) to the upstream for the subscriptions it makes on their behalf.`,
 	cfg := &f.cfg
 	c.String(&cfg.Upstream, "upstream", "ADDR", defaultServer, "gRPC address of the upstream Herald node (host:port).")
 	c.String(&cfg.UpstreamToken, "upstream-token", "TOKEN", "",
-		"Credential presented to the upstream (authorization: Bearer) for the browsers' subscriptions. Better given as HERALD_UPSTREAM_TOKEN: flags show in ps.")
+		"Relay API key presented to the upstream for the browsers' subscriptions and beside relayed requests. Better given as HERALD_UPSTREAM_TOKEN: flags show in ps.")
 	c.Bool(&cfg.UpstreamTLS, "upstream-tls", false, "Connect to the upstream over TLS, trusting the system's certificate authorities.")
 	c.String(&cfg.UpstreamCAFile, "upstream-ca-file", "FILE", "",
 		"Connect to the upstream over TLS, trusting the certificate authorities of this PEM file.")
