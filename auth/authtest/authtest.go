@@ -14,6 +14,27 @@ import (
 // Secret is an HMAC secret long enough for auth.New, for tests.
 const Secret = "an HMAC secret of at least 32 bytes, for tests"
 
+// Audience is the audience Mint puts in tokens that name none, and that
+// New requires unless told another.
+const Audience = "herald-test"
+
+// New returns an Authenticator for cfg that verifies Mint's tokens: an
+// empty HMACSecret becomes Secret and an empty Audience becomes Audience.
+func New(t testing.TB, cfg auth.Config) *auth.Authenticator {
+	t.Helper()
+	if cfg.HMACSecret == "" {
+		cfg.HMACSecret = Secret
+	}
+	if cfg.Audience == "" {
+		cfg.Audience = Audience
+	}
+	a, err := auth.New(cfg)
+	if err != nil {
+		t.Fatalf("test authenticator: %v", err)
+	}
+	return a
+}
+
 // Grant describes a test token.
 type Grant struct {
 	// Sub is the subject.
@@ -23,8 +44,10 @@ type Grant struct {
 	Expires time.Time
 	// NoExpiry leaves out the exp claim.
 	NoExpiry bool
-	// Audience and Issuer, when set, are the aud and iss claims.
-	Audience, Issuer string
+	// Audience is the aud claim; empty means the package's Audience.
+	Audience string
+	// Issuer, when set, is the iss claim.
+	Issuer string
 	// Subscribe and Publish are the herald permission patterns.
 	Subscribe, Publish []string
 	// Secret signs the token. Empty means Secret.
@@ -45,9 +68,10 @@ func Mint(t testing.TB, g Grant) string {
 	default:
 		c.ExpiresAt = jwt.NewNumericDate(g.Expires)
 	}
-	if g.Audience != "" {
-		c.Audience = jwt.ClaimStrings{g.Audience}
+	if g.Audience == "" {
+		g.Audience = Audience
 	}
+	c.Audience = jwt.ClaimStrings{g.Audience}
 	secret := g.Secret
 	if secret == "" {
 		secret = Secret

@@ -21,31 +21,6 @@ import (
 	"github.com/heraldhq/herald/metrics"
 )
 
-// testAudience is the audience the tests' authenticators require.
-const testAudience = "herald-test"
-
-// newAuth returns an authenticator for the tests' tokens; cfg adds to the
-// secret and audience.
-func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
-	t.Helper()
-	cfg.HMACSecret, cfg.Audience = authtest.Secret, testAudience
-	a, err := auth.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// mint returns authtest.Mint of g, for testAudience unless g names
-// another audience.
-func mint(t testing.TB, g authtest.Grant) string {
-	t.Helper()
-	if g.Audience == "" {
-		g.Audience = testAudience
-	}
-	return authtest.Mint(t, g)
-}
-
 // bearer is the Authorization header of tok.
 func bearer(tok string) http.Header { return http.Header{"Authorization": {"Bearer " + tok}} }
 
@@ -59,13 +34,13 @@ func TestAccessRefusals(t *testing.T) {
 	t.Parallel()
 	logs := &testutil.Buffer{}
 	e := newEnv(t, envOptions{cfg: Config{
-		Auth:   newAuth(t, auth.Config{}),
+		Auth:   authtest.New(t, auth.Config{}),
 		Logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}})
-	news := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
-	forged := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
-	expired := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
-	otherAud := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
+	news := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
+	forged := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
+	expired := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
+	otherAud := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
 
 	for _, tt := range []struct {
 		name   string
@@ -125,8 +100,8 @@ func TestAccessRefusals(t *testing.T) {
 // and nobody else's.
 func TestUserTopics(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{})}})
-	alice := bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
+	e := newEnv(t, envOptions{cfg: Config{Auth: authtest.New(t, auth.Config{})}})
+	alice := bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
 
 	e.refused(t, "/v1/sse?topic=user.bob", alice, 403, `token "alice" may not subscribe to "user.bob"`)
 	e.refused(t, "/v1/sse?topic=user.*", alice, 403, "user.*")
@@ -142,8 +117,8 @@ func TestUserTopics(t *testing.T) {
 // cookie and the access_token query parameter carry the token too.
 func TestTokenSources(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{})}})
-	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	e := newEnv(t, envOptions{cfg: Config{Auth: authtest.New(t, auth.Config{})}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	for name, open := range map[string]func() *eventStream{
 		"cookie": func() *eventStream {
 			return e.open(t, "/v1/sse?topic=news", http.Header{"Cookie": {auth.CookieName + "=" + tok}})
@@ -173,10 +148,10 @@ func TestTokenSources(t *testing.T) {
 func TestCookieNeedsATrustedOrigin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{cfg: Config{
-		Auth:           newAuth(t, auth.Config{}),
+		Auth:           authtest.New(t, auth.Config{}),
 		AllowedOrigins: []string{"https://app.example.com", "*", "https://*.apps.example"},
 	}})
-	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	cookie := auth.CookieName + "=" + tok
 	query := "/v1/sse?topic=news&" + auth.QueryParam + "=" + url.QueryEscape(tok)
 
@@ -208,7 +183,7 @@ func TestCookieNeedsATrustedOrigin(t *testing.T) {
 // rest, while a token holder reads both.
 func TestAnonymousPatterns(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{AllowAnonymous: []string{"public.>"}})}})
+	e := newEnv(t, envOptions{cfg: Config{Auth: authtest.New(t, auth.Config{AllowAnonymous: []string{"public.>"}})}})
 	s := e.open(t, "/v1/sse?topic=public.news", nil)
 	s.subscribed(t)
 	id := e.publish(t, "public.news", "for everyone")
@@ -216,7 +191,7 @@ func TestAnonymousPatterns(t *testing.T) {
 
 	e.refused(t, "/v1/sse?topic=private", nil, 401, "anonymous clients may not subscribe")
 
-	holder := bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"private"}}))
+	holder := bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"private"}}))
 	s = e.open(t, "/v1/sse?topic=private&topic=public.news", holder)
 	s.subscribed(t)
 }
@@ -253,9 +228,9 @@ func TestTokenExpiresMidStream(t *testing.T) {
 	for _, p := range []proto{http1, h2c} {
 		t.Run(string(p), func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOptions{proto: p, cfg: Config{Auth: newAuth(t, auth.Config{Leeway: -1})}})
+			e := newEnv(t, envOptions{proto: p, cfg: Config{Auth: authtest.New(t, auth.Config{Leeway: -1})}})
 			exp := authtest.Soon()
-			s := e.open(t, "/v1/sse?topic=news", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+			s := e.open(t, "/v1/sse?topic=news", bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 			s.subscribed(t)
 			s.expiredEvent(t, exp)
 			if got := e.refusals(t, refusal.TokenExpired); got != 1 {
@@ -276,13 +251,13 @@ func TestNothingWrittenAfterTheEnd(t *testing.T) {
 			t.Run(string(p)+"/"+end, func(t *testing.T) {
 				t.Parallel()
 				e := newEnv(t, envOptions{proto: p, source: readySource{}, cfg: Config{
-					Auth: newAuth(t, auth.Config{Leeway: -1}),
+					Auth: authtest.New(t, auth.Config{Leeway: -1}),
 				}})
 				exp := time.Now().Add(time.Hour)
 				if end == refusal.TokenExpired {
 					exp = authtest.Soon()
 				}
-				s := e.open(t, "/v1/sse?topic=news", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+				s := e.open(t, "/v1/sse?topic=news", bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 				s.subscribed(t)
 				shut := make(chan error, 1)
 				if end == reasonGoingAway.code {
@@ -331,10 +306,10 @@ func TestNothingWrittenAfterTheEnd(t *testing.T) {
 // once and in order, while a publisher never stops.
 func TestResumeAfterExpiry(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{Auth: newAuth(t, auth.Config{Leeway: -1})}})
+	e := newEnv(t, envOptions{cfg: Config{Auth: authtest.New(t, auth.Config{Leeway: -1})}})
 	claim := []string{"feed"}
 	exp := authtest.Soon()
-	s := e.open(t, "/v1/sse?topic=feed", bearer(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
+	s := e.open(t, "/v1/sse?topic=feed", bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	s.subscribed(t)
 
 	var mu sync.Mutex
@@ -371,7 +346,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 		return len(published) >= len(got)+5
 	})
 	s = e.open(t, "/v1/sse?topic=feed", http.Header{
-		"Authorization": {"Bearer " + mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})},
+		"Authorization": {"Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})},
 		"Last-Event-Id": {got[len(got)-1]},
 	})
 	s.subscribed(t)

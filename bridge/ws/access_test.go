@@ -19,31 +19,6 @@ import (
 	"github.com/heraldhq/herald/limits"
 )
 
-// testAudience is the audience the tests' authenticators require.
-const testAudience = "herald-test"
-
-// newAuth returns an authenticator for the tests' tokens; cfg adds to the
-// secret and audience.
-func newAuth(t testing.TB, cfg auth.Config) *auth.Authenticator {
-	t.Helper()
-	cfg.HMACSecret, cfg.Audience = authtest.Secret, testAudience
-	a, err := auth.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
-// mint returns authtest.Mint of g, for testAudience unless g names
-// another audience.
-func mint(t testing.TB, g authtest.Grant) string {
-	t.Helper()
-	if g.Audience == "" {
-		g.Audience = testAudience
-	}
-	return authtest.Mint(t, g)
-}
-
 // withToken is the dial option that sends tok as a bearer token.
 func withToken(tok string) dialOpts {
 	return dialOpts{header: http.Header{"Authorization": {"Bearer " + tok}}}
@@ -77,16 +52,16 @@ func wantDenied(t *testing.T, resp *http.Response, err error, status, code int, 
 // authEnv is an env whose handler requires the tests' tokens.
 func authEnv(t testing.TB, a auth.Config, l limits.Config) *env {
 	t.Helper()
-	return newEnv(t, envConfig{ws: Config{Auth: newAuth(t, a), Limits: limits.New(l)}})
+	return newEnv(t, envConfig{ws: Config{Auth: authtest.New(t, a), Limits: limits.New(l)}})
 }
 
 func TestHandshakeAccessRefusals(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	news := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
-	forged := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
-	expired := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
-	otherAud := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
+	news := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})
+	forged := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Secret: "another-secret-of-at-least-32-bytes!!"})
+	expired := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Expires: time.Now().Add(-time.Hour)})
+	otherAud := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Audience: "someone-else"})
 
 	for _, tt := range []struct {
 		name   string
@@ -142,7 +117,7 @@ func TestHandshakeAccessRefusals(t *testing.T) {
 func TestHandshakeUserTopics(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	alice := withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
+	alice := withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}}))
 	_, resp, err := e.tryDial(t, "?topic=user.bob", alice)
 	wantDenied(t, resp, err, 403, 7, `token "alice" may not subscribe to "user.bob"`)
 
@@ -161,7 +136,7 @@ func TestHandshakeUserTopics(t *testing.T) {
 func TestHandshakeTokenSources(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	for name, dial := range map[string]func() *websocket.Conn{
 		"cookie": func() *websocket.Conn {
 			return e.dial(t, "?topic=news", dialOpts{header: http.Header{"Cookie": {auth.CookieName + "=" + tok}}})
@@ -190,10 +165,10 @@ func TestHandshakeTokenSources(t *testing.T) {
 func TestCookieNeedsATrustedOrigin(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envConfig{ws: Config{
-		Auth:           newAuth(t, auth.Config{}),
+		Auth:           authtest.New(t, auth.Config{}),
 		AllowedOrigins: []string{"https://app.example.com", "*", "https://*.apps.example"},
 	}})
-	tok := mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
+	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})
 	cookie := auth.CookieName + "=" + tok
 	query := "?topic=news&" + auth.QueryParam + "=" + url.QueryEscape(tok)
 
@@ -267,7 +242,7 @@ func TestTokenExpiresMidConnection(t *testing.T) {
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	for _, query := range []string{"?topic=news", ""} {
 		exp := authtest.Soon()
-		c := e.dial(t, query, withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+		c := e.dial(t, query, withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 		wantExpired(t, c, exp)
 	}
 	e.waitClosed(t)
@@ -288,7 +263,7 @@ func TestNothingWrittenAfterTheEnd(t *testing.T) {
 			t.Parallel()
 			src := waitingSource{ready: 3, waiting: make(chan struct{}, 1)}
 			e := newEnv(t, envConfig{src: src, ws: Config{
-				Auth:              newAuth(t, auth.Config{Leeway: -1}),
+				Auth:              authtest.New(t, auth.Config{Leeway: -1}),
 				HeartbeatInterval: time.Hour,
 				CoalesceWindow:    -1,
 			}})
@@ -296,7 +271,7 @@ func TestNothingWrittenAfterTheEnd(t *testing.T) {
 			if end == refusal.TokenExpired {
 				exp = authtest.Soon()
 			}
-			c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
+			c := e.dial(t, "?topic=news", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: exp})))
 			expect(t, c, "subscribed")
 			for range 3 {
 				if f := expect(t, c, "message"); f.Data == nil || *f.Data != "ready" {
@@ -344,7 +319,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	claim := []string{"feed"}
 	exp := authtest.Soon()
-	c := e.dial(t, "?topic=feed", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
+	c := e.dial(t, "?topic=feed", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	expect(t, c, "subscribed")
 
 	var mu sync.Mutex
@@ -379,7 +354,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 		defer mu.Unlock()
 		return len(published) >= len(got)+5
 	})
-	c = e.dial(t, "?topic=feed&last_event_id="+got[len(got)-1], withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})))
+	c = e.dial(t, "?topic=feed&last_event_id="+got[len(got)-1], withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})))
 	expect(t, c, "subscribed")
 	close(stop)
 	<-done
@@ -430,7 +405,7 @@ func TestConnectionLimitPerAddress(t *testing.T) {
 func TestSubscribeFrameOutsideClaim(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	c := e.dial(t, "?topic=news.a", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})))
+	c := e.dial(t, "?topic=news.a", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news.>"}})))
 	expect(t, c, "subscribed")
 
 	send(t, c, `{"type":"subscribe","topics":["news.b","secret"],"id":"s"}`)
@@ -535,11 +510,11 @@ func TestAuthFrameExtendsExpiry(t *testing.T) {
 	e := authEnv(t, auth.Config{Leeway: -1}, limits.Config{})
 	claim := []string{"news"}
 	exp := authtest.Soon()
-	c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
+	c := e.dial(t, "?topic=news", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	expect(t, c, "subscribed")
 
 	exp2 := time.Now().Add(time.Hour).Truncate(time.Second)
-	send(t, c, `{"type":"auth","token":"`+mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp2})+`","id":"r"}`)
+	send(t, c, `{"type":"auth","token":"`+authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp2})+`","id":"r"}`)
 	f := expect(t, c, "authenticated")
 	if f.ExpiresAt != exp2.UTC().Format(time.RFC3339) || string(f.ID) != `"r"` {
 		t.Fatalf("got %s, want expires_at %s", f.raw, exp2.UTC().Format(time.RFC3339))
@@ -561,7 +536,7 @@ func TestAuthFrameExtendsExpiry(t *testing.T) {
 func TestAuthFrameRefusals(t *testing.T) {
 	t.Parallel()
 	e := authEnv(t, auth.Config{}, limits.Config{})
-	c := e.dial(t, "?topic=news", withToken(mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})))
+	c := e.dial(t, "?topic=news", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}})))
 	expect(t, c, "subscribed")
 	for _, tt := range []struct {
 		frame  string
@@ -570,11 +545,11 @@ func TestAuthFrameRefusals(t *testing.T) {
 		msg    string
 	}{
 		{`{"type":"auth","id":1}`, "invalid_argument", "", "needs a token"},
-		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Secret: "another-secret-of-at-least-32-bytes!!"}) + `","id":1}`,
+		{`{"type":"auth","token":"` + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Secret: "another-secret-of-at-least-32-bytes!!"}) + `","id":1}`,
 			"unauthenticated", refusal.InvalidToken, "signature"},
-		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: time.Now().Add(-time.Hour)}) + `","id":1}`,
+		{`{"type":"auth","token":"` + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"news"}, Expires: time.Now().Add(-time.Hour)}) + `","id":1}`,
 			"unauthenticated", refusal.TokenExpired, "expired"},
-		{`{"type":"auth","token":"` + mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"other"}}) + `","id":1}`,
+		{`{"type":"auth","token":"` + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"other"}}) + `","id":1}`,
 			"permission_denied", refusal.PermissionDenied, `may not subscribe to "news"`},
 	} {
 		send(t, c, tt.frame)
