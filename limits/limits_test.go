@@ -14,19 +14,6 @@ import (
 
 func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 func wantRefusal(t *testing.T, err error, reason string) {
 	t.Helper()
 	if status.Code(err) != codes.ResourceExhausted || refusal.Reason(err) != reason {
@@ -94,8 +81,8 @@ func TestUnlimited(t *testing.T) {
 }
 
 func TestPublishRate(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	l := New(Config{PublishRate: 2, PublishBurst: 3, Now: c.now})
+	c := testutil.NewClock(time.Unix(1_800_000_000, 0))
+	l := New(Config{PublishRate: 2, PublishBurst: 3, Now: c.Now})
 	for i := range 3 {
 		if err := l.Publish("a"); err != nil {
 			t.Fatalf("publish %d within the burst: %v", i, err)
@@ -110,7 +97,7 @@ func TestPublishRate(t *testing.T) {
 		t.Errorf("another key has its own bucket: %v", err)
 	}
 	// A refusal takes no token: after 500ms exactly one more is allowed.
-	c.add(500 * time.Millisecond)
+	c.Add(500 * time.Millisecond)
 	if err := l.Publish("a"); err != nil {
 		t.Fatalf("after refill: %v", err)
 	}
@@ -118,14 +105,14 @@ func TestPublishRate(t *testing.T) {
 }
 
 func TestIdleKeysForgotten(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	l := New(Config{PublishRate: 1, PublishBurst: 1, Now: c.now})
+	c := testutil.NewClock(time.Unix(1_800_000_000, 0))
+	l := New(Config{PublishRate: 1, PublishBurst: 1, Now: c.Now})
 	for _, k := range []string{"a", "b", "c"} {
 		if err := l.Publish(k); err != nil {
 			t.Fatal(err)
 		}
 	}
-	c.add(2 * idleEvict)
+	c.Add(2 * idleEvict)
 	if err := l.Publish("d"); err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +122,8 @@ func TestIdleKeysForgotten(t *testing.T) {
 }
 
 func TestSubscribeRates(t *testing.T) {
-	c := &clock{t: time.Unix(1_800_000_000, 0)}
-	l := New(Config{SubscribeRate: 1, SubscribeBurst: 2, Now: c.now})
+	c := testutil.NewClock(time.Unix(1_800_000_000, 0))
+	l := New(Config{SubscribeRate: 1, SubscribeBurst: 2, Now: c.Now})
 	for range 2 {
 		if err := l.Subscribe("1.2.3.4:5"); err != nil {
 			t.Fatal(err)
@@ -157,7 +144,7 @@ func TestSubscribeRates(t *testing.T) {
 	if d := refusal.RetryAfter(err); d <= 0 || d > time.Second {
 		t.Errorf("RetryAfter = %v, want (0, 1s]", d)
 	}
-	c.add(time.Second)
+	c.Add(time.Second)
 	if err := cr.Allow(); err != nil {
 		t.Errorf("after a second: %v", err)
 	}

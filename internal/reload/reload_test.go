@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,19 +12,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testutil.VerifyTestMain(m) }
-
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func parseInt(contents [][]byte) (int, error) {
 	sum := 0
@@ -57,10 +43,10 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 	base := time.Unix(1_700_000_000, 0)
 	write(t, a, "1", base)
 	write(t, b, "2", base)
-	clock := &fakeClock{t: base}
+	clock := testutil.NewClock(base)
 	var errs []error
 	v, err := Load([]string{a, b}, parseInt, Options{
-		Interval: time.Second, Now: clock.now,
+		Interval: time.Second, Now: clock.Now,
 		OnError: func(err error) { errs = append(errs, err) },
 	})
 	if err != nil {
@@ -74,7 +60,7 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 	if got := v.Get(); got != 3 {
 		t.Fatalf("Get within the interval = %d, want the old 3", got)
 	}
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	if got := v.Get(); got != 21 {
 		t.Fatalf("Get after the interval = %d, want 21", got)
 	}
@@ -83,7 +69,7 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 	// reported once.
 	write(t, a, "x", base.Add(2*time.Minute))
 	for range 3 {
-		clock.add(time.Second)
+		clock.Add(time.Second)
 		if got := v.Get(); got != 21 {
 			t.Fatalf("Get after a bad change = %d, want the last good 21", got)
 		}
@@ -94,7 +80,7 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 
 	// Fixing the file takes effect.
 	write(t, a, "5", base.Add(3*time.Minute))
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	if got := v.Get(); got != 25 {
 		t.Fatalf("Get after the fix = %d, want 25", got)
 	}
@@ -103,25 +89,25 @@ func TestReloadsOnChangeAfterInterval(t *testing.T) {
 	if err := os.Remove(a); err != nil {
 		t.Fatal(err)
 	}
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	if got := v.Get(); got != 25 {
 		t.Fatalf("Get after removal = %d, want 25", got)
 	}
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	v.Get()
 	if len(errs) != 2 || !errors.Is(errs[1], os.ErrNotExist) {
 		t.Fatalf("errors = %v, want one not-exist error second, said once", errs)
 	}
 	// Back again: it is followed, and a later disappearance said again.
 	write(t, a, "7", base.Add(4*time.Minute))
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	if got := v.Get(); got != 27 {
 		t.Fatalf("Get after the file came back = %d, want 27", got)
 	}
 	if err := os.Remove(a); err != nil {
 		t.Fatal(err)
 	}
-	clock.add(time.Second)
+	clock.Add(time.Second)
 	v.Get()
 	if len(errs) != 3 {
 		t.Fatalf("errors = %v, want the second disappearance said", errs)
