@@ -9,12 +9,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/auth/authtest"
+	"github.com/heraldhq/herald/engine/enginetest"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
@@ -312,28 +312,7 @@ func TestResumeAfterExpiry(t *testing.T) {
 	s := e.open(t, "/v1/sse?topic=feed", bearer(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	s.subscribed(t)
 
-	var mu sync.Mutex
-	var published []string
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			res, err := e.eng.Publish(context.Background(), mustRequest("feed", "tick"))
-			if err != nil {
-				t.Errorf("publish: %v", err)
-				return
-			}
-			mu.Lock()
-			published = append(published, res.ID.String())
-			mu.Unlock()
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
+	ticker := enginetest.Tick(t, e.eng, "feed", []byte("tick"), 10*time.Millisecond)
 
 	got := s.expiredEvent(t, exp)
 	if len(got) == 0 {
@@ -341,17 +320,14 @@ func TestResumeAfterExpiry(t *testing.T) {
 	}
 	// Messages go on being published while the client is away.
 	waitFor(t, testTimeout, "messages published after the expiry", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(published) >= len(got)+5
+		return ticker.Count() >= len(got)+5
 	})
 	s = e.open(t, "/v1/sse?topic=feed", http.Header{
 		"Authorization": {"Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})},
 		"Last-Event-Id": {got[len(got)-1]},
 	})
 	s.subscribed(t)
-	close(stop)
-	<-done
+	published := ticker.Stop()
 	final := e.publish(t, "feed", "final")
 	for {
 		f := s.event(t)

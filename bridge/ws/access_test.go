@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,7 +13,7 @@ import (
 
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/auth/authtest"
-	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/engine/enginetest"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
 )
@@ -322,42 +321,18 @@ func TestResumeAfterExpiry(t *testing.T) {
 	c := e.dial(t, "?topic=feed", withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim, Expires: exp})))
 	expect(t, c, "subscribed")
 
-	var mu sync.Mutex
-	var published []string
-	stop := make(chan struct{})
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			res, err := e.eng.Publish(context.Background(), engine.PublishRequest{Topic: "feed", Data: []byte("tick")})
-			if err != nil {
-				t.Errorf("publish: %v", err)
-				return
-			}
-			mu.Lock()
-			published = append(published, res.ID.String())
-			mu.Unlock()
-			select {
-			case <-stop:
-				return
-			case <-time.After(10 * time.Millisecond):
-			}
-		}
-	}()
+	ticker := enginetest.Tick(t, e.eng, "feed", []byte("tick"), 10*time.Millisecond)
 
 	got := wantExpired(t, c, exp)
 	if len(got) == 0 {
 		t.Fatal("no message arrived before the expiry")
 	}
 	waitFor(t, testTimeout, "messages published after the expiry", func() bool {
-		mu.Lock()
-		defer mu.Unlock()
-		return len(published) >= len(got)+5
+		return ticker.Count() >= len(got)+5
 	})
 	c = e.dial(t, "?topic=feed&last_event_id="+got[len(got)-1], withToken(authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: claim})))
 	expect(t, c, "subscribed")
-	close(stop)
-	<-done
+	published := ticker.Stop()
 	final := e.publish(t, "feed", "final").ID.String()
 	for {
 		f := expect(t, c, "message")
