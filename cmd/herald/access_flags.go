@@ -18,8 +18,8 @@ type accessFlags struct {
 
 	// Limits as the flags take them: 0 turns a limit off.
 	maxConnections, maxConnectionsPerIP int
-	publishRate, publishBurst           int
-	subscribeRate, subscribeBurst       int
+	publishRate, subscribeRate          float64
+	publishBurst, subscribeBurst        int
 	maxTopics                           int
 }
 
@@ -42,10 +42,10 @@ func (f *accessFlags) define(c *command) {
 		"Most streams and connections the server holds at once, all transports together (0: no limit).")
 	c.IntOrZero(&f.maxConnectionsPerIP, "max-connections-per-ip", "N", limits.DefaultMaxConnectionsPerIP, strconv.Itoa(limits.DefaultMaxConnectionsPerIP),
 		"Most streams and connections from one client address (0: no limit).")
-	c.IntOrZero(&f.publishRate, "publish-rate", "PER_SECOND", limits.DefaultPublishRate, strconv.Itoa(limits.DefaultPublishRate),
+	c.RateOrZero(&f.publishRate, "publish-rate", "PER_SECOND", limits.DefaultPublishRate, strconv.Itoa(limits.DefaultPublishRate),
 		"Sustained publishes per second per token subject, API key, or address of an anonymous client (0: no limit).")
 	c.Int(&f.publishBurst, "publish-burst", "N", limits.DefaultPublishBurst, "Publishes one of them may make at once.")
-	c.IntOrZero(&f.subscribeRate, "subscribe-rate", "PER_SECOND", limits.DefaultSubscribeRate, strconv.Itoa(limits.DefaultSubscribeRate),
+	c.RateOrZero(&f.subscribeRate, "subscribe-rate", "PER_SECOND", limits.DefaultSubscribeRate, strconv.Itoa(limits.DefaultSubscribeRate),
 		"Sustained subscribe requests per second per connection (0: no limit).")
 	c.Int(&f.subscribeBurst, "subscribe-burst", "N", limits.DefaultSubscribeBurst, "Subscribe requests a connection may make at once.")
 	c.IntOrZero(&f.maxTopics, "max-topics-per-connection", "N", limits.DefaultMaxTopics, strconv.Itoa(limits.DefaultMaxTopics),
@@ -62,9 +62,9 @@ func (f *accessFlags) limits() limits.Config {
 	return limits.Config{
 		MaxConnections:      offIfZero(f.maxConnections),
 		MaxConnectionsPerIP: offIfZero(f.maxConnectionsPerIP),
-		PublishRate:         float64(offIfZero(f.publishRate)),
+		PublishRate:         rateOffIfZero(f.publishRate),
 		PublishBurst:        f.publishBurst,
-		SubscribeRate:       float64(offIfZero(f.subscribeRate)),
+		SubscribeRate:       rateOffIfZero(f.subscribeRate),
 		SubscribeBurst:      f.subscribeBurst,
 		MaxTopics:           offIfZero(f.maxTopics),
 	}
@@ -85,3 +85,11 @@ const (
 	openModeNotice       = "WARNING: open mode: no credential setting, so anyone who can reach this node can subscribe and publish to every topic. For local use only; see docs/security.md."
 	bridgeOpenModeNotice = "WARNING: open mode: no credential setting, so anyone who can reach this bridge can subscribe to every topic its upstream serves it. For local use only; see docs/security.md."
 )
+
+// rateOffIfZero is offIfZero for rates.
+func rateOffIfZero(r float64) float64 {
+	if r == 0 {
+		return -1
+	}
+	return r
+}

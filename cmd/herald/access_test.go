@@ -20,7 +20,7 @@ func TestServeAccessFlagsReachTheConfig(t *testing.T) {
 	_, err := newServeCommand(&f).Parse([]string{
 		"--auth-audience", "herald", "--auth-issuer", "https://id.example", "--auth-public-key", "keys.pem",
 		"--auth-jwks-file", "jwks.json", "--api-keys-file", "keys.json", "--allow-anonymous", "news,status.*",
-		"--max-connections", "0", "--max-connections-per-ip", "5", "--publish-rate", "7", "--publish-burst", "9",
+		"--max-connections", "0", "--max-connections-per-ip", "5", "--publish-rate", "0.5", "--publish-burst", "9",
 		"--subscribe-rate", "0", "--subscribe-burst", "3", "--max-topics-per-connection", "4",
 		"--max-header-bytes", "8192", "--tls-cert-file", "cert.pem",
 	}, func(k string) (string, bool) { v, ok := vars[k]; return v, ok }, io.Discard)
@@ -35,7 +35,7 @@ func TestServeAccessFlagsReachTheConfig(t *testing.T) {
 		t.Errorf("auth %+v", a)
 	}
 	// 0 turns a limit off, which limits.Config spells negative.
-	want := limits.Config{MaxConnections: -1, MaxConnectionsPerIP: 5, PublishRate: 7, PublishBurst: 9,
+	want := limits.Config{MaxConnections: -1, MaxConnectionsPerIP: 5, PublishRate: 0.5, PublishBurst: 9,
 		SubscribeRate: -1, SubscribeBurst: 3, MaxTopics: 4}
 	if !reflect.DeepEqual(cfg.Limits, want) {
 		t.Errorf("limits %+v, want %+v", cfg.Limits, want)

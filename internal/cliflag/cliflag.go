@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -90,6 +91,14 @@ func (c *Command) Int(p *int, name, arg string, def int, usage string) {
 func (c *Command) IntOrZero(p *int, name, arg string, def int, defText, usage string) {
 	*p = def
 	c.add(&intValue{p: p, zeroOK: true}, name, arg, usage, defText)
+}
+
+// RateOrZero defines a flag for a rate per second that may be fractional
+// (0.5 is one every two seconds) or zero, for settings where zero means
+// "no limit"; defText is how --help shows the default.
+func (c *Command) RateOrZero(p *float64, name, arg string, def float64, defText, usage string) {
+	*p = def
+	c.add((*rateValue)(p), name, arg, usage, defText)
 }
 
 // Bool defines a boolean flag (--name, --name=false).
@@ -270,6 +279,22 @@ func (v *intValue) Set(s string) error {
 		return errors.New("must be positive")
 	}
 	*v.p = n
+	return nil
+}
+
+type rateValue float64
+
+func (v *rateValue) String() string { return strconv.FormatFloat(float64(*v), 'g', -1, 64) }
+
+func (v *rateValue) Set(s string) error {
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
+		return errors.New("not a number")
+	case f < 0:
+		return errors.New("must not be negative")
+	}
+	*v = rateValue(f)
 	return nil
 }
 

@@ -77,3 +77,22 @@ func TestParseRefusesBadValuesAndPrintsHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestRateOrZero(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		err  bool
+	}{
+		{"0.5", 0.5, false}, {"0", 0, false}, {"1000", 1000, false},
+		{"-1", 0, true}, {"NaN", 0, true}, {"Inf", 0, true}, {"fast", 0, true},
+	} {
+		var r float64
+		c := New("T", "t", "t", "t")
+		c.RateOrZero(&r, "rate", "PER_SECOND", 3, "3", "A rate.")
+		_, err := c.Parse([]string{"--rate", tc.in}, func(string) (string, bool) { return "", false }, io.Discard)
+		if (err != nil) != tc.err || !tc.err && r != tc.want {
+			t.Errorf("--rate %s: %v, %v", tc.in, r, err)
+		}
+	}
+}
