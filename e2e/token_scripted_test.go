@@ -381,3 +381,45 @@ func TestClientWebSocketRefusedHandshake(t *testing.T) {
 		t.Errorf("refused token %+v", e)
 	}
 }
+
+// TestClientTooManyTopicsIsFinal: a 429 is temporary and retried, except
+// one that refuses the request for more topics than the server allows,
+// which asking again cannot cure.
+func TestClientTooManyTopicsIsFinal(t *testing.T) {
+	s := newScripted(t)
+	s.wsRefuse = func(r *http.Request) (int, string) {
+		switch tokenOf(r) {
+		case "many":
+			return http.StatusTooManyRequests, `{"code":8,"message":"3 topics on one connection; the limit is 2",` +
+				`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"TOO_MANY_TOPICS","domain":"herald"}]}`
+		case "busy":
+			return http.StatusTooManyRequests, `{"code":8,"message":"subscribe rate limit of 10 per second exceeded",` +
+				`"details":[{"@type":"type.googleapis.com/google.rpc.ErrorInfo","reason":"RATE_LIMITED","domain":"herald"}]}`
+		}
+		return 0, ""
+	}
+	s.ws = func(n int, c *websocket.Conn, r *http.Request) {
+		writeFrame(c, `{"type":"subscribed","topics":["t"],"current_id":"E-0","heartbeat_interval":"15s"}`)
+		for {
+			if _, _, err := c.ReadMessage(); err != nil {
+				return
+			}
+		}
+	}
+	tb := newTab(t, s.srv.URL+"/blank")
+	options := map[string]any{"topics": []string{"t"}, "transport": "ws", "backoff": map[string]any{"initial": 50, "max": 50}}
+
+	tb.startClientWith("many", options, tb.tokenScript("many", "many", "many"))
+	tb.waitEvent("many", "state:closed", 1)
+	e := only(tb.events("many"), "error")[0]
+	if !e.Fatal || e.Status != http.StatusTooManyRequests {
+		t.Errorf("too many topics: %+v, want a final refusal with status 429", e)
+	}
+	if n := len(s.requestsWith("many")); n != 2 {
+		t.Errorf("%d requests for too many topics, want 2 (the handshake and its probe)", n)
+	}
+
+	tb.startClientWith("busy", options, tb.tokenScript("busy", "busy", "good"))
+	tb.waitEvent("busy", "open", 1)
+	eval[any](tb, client("busy")+".h.close()")
+}

@@ -297,7 +297,8 @@ function tokenExpiry(token) {
  * Asks again with fetch why a request failed before its stream opened:
  * browsers hide the status of a refused EventSource request and WebSocket
  * handshake. A status that explains says why (a 4xx other than 408 and 429
- * is final); any other answer counts as a network failure.
+ * is final, and so is a 429 for too many topics); any other answer counts
+ * as a network failure.
  *
  * @param {URL} url the request, over http(s)
  * @param {boolean} withCredentials whether to send cookies cross-origin
@@ -319,7 +320,13 @@ async function diagnose(url, withCredentials, signal, explains, failed) {
       return { reason: 'network', message: failed, fatal: false, status: res.status };
     }
     const body = parseJSON(await res.text());
-    const fatal = res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429;
+    // The google.rpc.ErrorInfo detail names the refusal's reason
+    // (token_expired, invalid_token, too_many_topics, …).
+    const detail = Array.isArray(body?.details) ? body.details.find((/** @type {any} */ d) => typeof d?.reason === 'string') : null;
+    // A 429 is temporary, except a request for more topics than allowed:
+    // asking again would be refused again.
+    const fatal = res.status >= 400 && res.status < 500 && res.status !== 408 &&
+      (res.status !== 429 || detail?.reason === 'TOO_MANY_TOPICS');
     /** @type {{reason: string, message: string, status: number, serverReason?: string, fatal: boolean}} */
     const info = {
       reason: fatal ? 'refused' : 'unavailable',
@@ -327,9 +334,6 @@ async function diagnose(url, withCredentials, signal, explains, failed) {
       status: res.status,
       fatal,
     };
-    // The google.rpc.ErrorInfo detail names the refusal's reason
-    // (token_expired, invalid_token, …).
-    const detail = Array.isArray(body?.details) ? body.details.find((/** @type {any} */ d) => typeof d?.reason === 'string') : null;
     if (detail) info.serverReason = detail.reason;
     return info;
   } catch (err) {
