@@ -53,12 +53,7 @@ check-generated: generate ## Fail when gen/ is stale
 
 .PHONY: fuzz-short
 fuzz-short: ## Run each fuzz target briefly (FUZZTIME, default 10s)
-	@set -e; for pkg in $$($(GO) list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' $(PKGS)); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
-	    echo "fuzz $$pkg $$f"; \
-	    $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$pkg; \
-	  done; \
-	done
+	GO=$(GO) scripts/fuzz-short.sh $(FUZZTIME) $(PKGS)
 
 .PHONY: bench
 bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive, SSE and WebSocket fan-out)
