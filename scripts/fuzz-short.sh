@@ -6,8 +6,8 @@
 # Go 1.26's fuzzing coordinator can fail a target with a bare "context
 # deadline exceeded" at the end of a -fuzztime duration when its workers
 # are starved of CPU (golang/go#75804, fixed in Go 1.27): no input fails,
-# none is written. Such a run is repeated once; any other failure — and a
-# failure with a failing input written — fails at once.
+# none is written. Such a run is repeated, up to three attempts; any other
+# failure — and a failure with a failing input written — fails at once.
 set -euo pipefail
 
 fuzztime=$1
@@ -24,14 +24,15 @@ run() { # run PACKAGE TARGET
 for pkg in $("$go" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' "$@"); do
   for target in $("$go" test -list '^Fuzz' "$pkg" | grep '^Fuzz' || true); do
     echo "fuzz $pkg $target"
-    if run "$pkg" "$target"; then
-      continue
-    fi
-    if grep -q 'context deadline exceeded' "$log" && ! grep -q 'Failing input written' "$log"; then
-      echo "fuzz $pkg $target: the fuzzing engine's deadline race (golang/go#75804), no failing input; running it again"
-      run "$pkg" "$target"
-      continue
-    fi
+    for attempt in 1 2 3; do
+      if run "$pkg" "$target"; then
+        continue 2
+      fi
+      if ! grep -q 'context deadline exceeded' "$log" || grep -q 'Failing input written' "$log"; then
+        exit 1
+      fi
+      echo "fuzz $pkg $target: the fuzzing engine's deadline race (golang/go#75804), no failing input (attempt $attempt of 3)"
+    done
     exit 1
   done
 done
