@@ -112,14 +112,7 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	var err error
 	if cfg.PublicKeyFile != "" {
-		a.pem, err = reload.Load([]string{cfg.PublicKeyFile}, func(c [][]byte) (keySet, error) {
-			keys, err := parsePEMKeys(c[0])
-			ks := keySet{all: make([]verifyKey, len(keys))}
-			for i, k := range keys {
-				ks.all[i] = verifyKey{key: k}
-			}
-			return ks, err
-		}, ropts)
+		a.pem, err = reload.Load([]string{cfg.PublicKeyFile}, func(c [][]byte) (keySet, error) { return parsePEMKeys(c[0]) }, ropts)
 		if err != nil {
 			return nil, fmt.Errorf("auth: public key file %s: %w", cfg.PublicKeyFile, err)
 		}
@@ -167,9 +160,6 @@ func New(cfg Config) (*Authenticator, error) {
 // Open reports whether the Authenticator lets everyone do everything:
 // nothing was configured.
 func (a *Authenticator) Open() bool { return a.open }
-
-// Anonymous returns the patterns anonymous clients may subscribe to.
-func (a *Authenticator) Anonymous() []topic.Pattern { return a.public }
 
 // Authenticate verifies a credential ("" for none) and returns whom it
 // identifies. The error is a *refusal.Error: Unauthenticated with reason

@@ -34,9 +34,9 @@ const minRSABits = 2048
 
 // parsePEMKeys parses every public key in PEM data: PUBLIC KEY blocks
 // (PKIX: RSA, ECDSA, Ed25519), RSA PUBLIC KEY blocks (PKCS #1) and
-// CERTIFICATE blocks, whose public key is used.
-func parsePEMKeys(data []byte) ([]crypto.PublicKey, error) {
-	var keys []crypto.PublicKey
+// CERTIFICATE blocks, whose public key is used. The keys have no kid.
+func parsePEMKeys(data []byte) (keySet, error) {
+	var ks keySet
 	for {
 		var block *pem.Block
 		block, data = pem.Decode(data)
@@ -57,22 +57,22 @@ func parsePEMKeys(data []byte) ([]crypto.PublicKey, error) {
 			}
 		default:
 			if isPrivateBlock(block.Type) {
-				return nil, fmt.Errorf("PEM block %q is a private key: give the public key only", block.Type)
+				return keySet{}, fmt.Errorf("PEM block %q is a private key: give the public key only", block.Type)
 			}
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("PEM block %q: %w", block.Type, err)
+			return keySet{}, fmt.Errorf("PEM block %q: %w", block.Type, err)
 		}
 		if err := checkKey(key); err != nil {
-			return nil, err
+			return keySet{}, err
 		}
-		keys = append(keys, key)
+		ks.all = append(ks.all, verifyKey{key: key})
 	}
-	if len(keys) == 0 {
-		return nil, errors.New("no public key found (want PEM blocks PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)")
+	if len(ks.all) == 0 {
+		return keySet{}, errors.New("no public key found (want PEM blocks PUBLIC KEY, RSA PUBLIC KEY or CERTIFICATE)")
 	}
-	return keys, nil
+	return ks, nil
 }
 
 func isPrivateBlock(t string) bool {

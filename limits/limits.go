@@ -239,9 +239,6 @@ func delay(lim *rate.Limiter, now time.Time) time.Duration {
 	return d
 }
 
-// MaxTopics returns the most topics one connection may subscribe to.
-func (l *Limiter) MaxTopics() int { return l.cfg.MaxTopics }
-
 // CheckTopics refuses a connection that would hold n topics, more than
 // MaxTopics, with too_many_topics.
 func (l *Limiter) CheckTopics(n int) error {

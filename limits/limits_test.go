@@ -152,9 +152,10 @@ func TestSubscribeRates(t *testing.T) {
 
 func TestTopics(t *testing.T) {
 	l := New(Config{})
-	if l.MaxTopics() != DefaultMaxTopics {
-		t.Errorf("MaxTopics = %d", l.MaxTopics())
+	if err := l.CheckTopics(DefaultMaxTopics); err != nil {
+		t.Errorf("the default topic limit refused %d: %v", DefaultMaxTopics, err)
 	}
+	wantRefusal(t, l.CheckTopics(DefaultMaxTopics+1), refusal.TooManyTopics)
 	l = New(Config{MaxTopics: 2})
 	if err := l.CheckTopics(2); err != nil {
 		t.Fatal(err)
