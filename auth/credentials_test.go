@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -80,4 +81,23 @@ func TestExpiry(t *testing.T) {
 		t.Error("a credential without expiry never expires")
 	}
 	wantRefusal(t, ExpiredError(), codes.Unauthenticated, refusal.TokenExpired)
+}
+
+func TestAtExpiry(t *testing.T) {
+	never := NewIdentity(APIKey, "k", timeZero, nil, nil)
+	if stop := never.AtExpiry(func() { t.Error("a credential without expiry expired") }); !stop() {
+		t.Error("stop of a credential without expiry must report true")
+	}
+	fired := make(chan struct{})
+	soon := NewIdentity(Token, "alice", time.Now().Add(20*time.Millisecond), nil, nil)
+	soon.AtExpiry(func() { close(fired) })
+	select {
+	case <-fired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the expiry never came")
+	}
+	later := NewIdentity(Token, "bob", time.Now().Add(time.Hour), nil, nil)
+	if stop := later.AtExpiry(func() { t.Error("stopped expiry fired") }); !stop() {
+		t.Error("stop before the expiry must report true")
+	}
 }

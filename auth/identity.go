@@ -133,6 +133,17 @@ func (id *Identity) Expired(now time.Time) bool {
 	return !id.Expires.IsZero() && !now.Before(id.Expires)
 }
 
+// AtExpiry calls f in its own goroutine when the identity's credential
+// expires, unless stop is called first (stop reports whether it prevented
+// the call). For a credential that does not expire f is never called and
+// stop reports true. Every transport ends its streams this way.
+func (id *Identity) AtExpiry(f func()) (stop func() bool) {
+	if id.Expires.IsZero() {
+		return func() bool { return true }
+	}
+	return time.AfterFunc(time.Until(id.Expires), f).Stop
+}
+
 // ExpiredError is the refusal with which a stream ends when its
 // credential expires: Unauthenticated, reason token_expired. The client
 // should present a fresh token and resume from its last id.

@@ -153,12 +153,3 @@ func refuse(m *metrics.Transport, err error) error {
 	m.Refuse(refusal.Reason(err))
 	return err
 }
-
-// expireAt calls abort with errTokenExpired at exp, unless exp is zero (a
-// credential that does not expire). stop cancels the call.
-func expireAt(exp time.Time, abort func(error)) (stop func() bool) {
-	if exp.IsZero() {
-		return func() bool { return false }
-	}
-	return time.AfterFunc(time.Until(exp), func() { abort(errTokenExpired) }).Stop
-}

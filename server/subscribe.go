@@ -63,7 +63,7 @@ func (s *service) Subscribe(req *heraldv1.SubscribeRequest, stream grpc.ServerSt
 	ab := newAborter(stream.Context(), cancel)
 	stopOnShutdown := context.AfterFunc(s.srv.stopping, func() { ab.abort(errShuttingDown) })
 	defer stopOnShutdown()
-	stopOnExpiry := expireAt(id.Expires, ab.abort)
+	stopOnExpiry := id.AtExpiry(func() { ab.abort(errTokenExpired) })
 	defer stopOnExpiry()
 
 	cfg := &s.srv.cfg
