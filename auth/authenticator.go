@@ -18,7 +18,7 @@ import (
 // shorter one can be brute-forced from any token signed with it.
 const MinHMACSecretLen = 32
 
-// DefaultLeeway is the clock skew allowed when checking exp and nbf.
+// DefaultLeeway is the clock skew allowed when checking nbf and iat.
 const DefaultLeeway = 5 * time.Second
 
 // maxTokenLen bounds a credential; longer ones are refused unparsed.
@@ -50,8 +50,8 @@ type Config struct {
 	// subscribe to (they may never publish). Holders of credentials may
 	// subscribe to them too. Ignored by an open Authenticator.
 	AllowAnonymous []string
-	// Leeway is the clock skew allowed on exp and nbf. Default 5s;
-	// negative means none.
+	// Leeway is the clock skew allowed on nbf and iat. Default 5s;
+	// negative means none. exp has none: a token is refused from its exp.
 	Leeway time.Duration
 	// ReloadInterval is how often the key files are looked at for
 	// changes. Default 5s.
@@ -80,6 +80,7 @@ type Authenticator struct {
 	public    []topic.Pattern
 	parser    *jwt.Parser
 	hasTokens bool
+	now       func() time.Time
 }
 
 // New returns an Authenticator for cfg, reading its key files. An
@@ -100,7 +101,7 @@ func New(cfg Config) (*Authenticator, error) {
 	if cfg.Leeway < 0 {
 		cfg.Leeway = 0
 	}
-	a := &Authenticator{}
+	a := &Authenticator{now: cfg.Now}
 	ropts := reload.Options{Interval: cfg.ReloadInterval, OnError: cfg.OnReloadError, Now: cfg.Now}
 	var methods []string
 	if cfg.HMACSecret != "" {
@@ -211,7 +212,15 @@ func (a *Authenticator) verifyToken(raw string) (*Identity, error) {
 	if claims.ExpiresAt != nil {
 		exp = claims.ExpiresAt.Time
 	}
-	return a.withPublic(NewIdentity(Token, claims.Subject, exp, sub, pub)), nil
+	id := NewIdentity(Token, claims.Subject, exp, sub, pub)
+	// The leeway is for clocks that disagree about when a token starts;
+	// an exp that has passed is past for everything Herald does, so that
+	// a token cannot publish or subscribe in the seconds after its streams
+	// ended.
+	if id.Expired(a.now()) {
+		return nil, ExpiredError()
+	}
+	return a.withPublic(id), nil
 }
 
 // withPublic adds the anonymous patterns to an identity's subscribe

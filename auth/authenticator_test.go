@@ -358,3 +358,15 @@ func TestLongKidIsNotEchoed(t *testing.T) {
 		t.Errorf("refusal of %d bytes echoes the token's kid", len(err.Error()))
 	}
 }
+
+func TestExpiredWithinLeewayRefused(t *testing.T) {
+	a := newHMAC(t, Config{Leeway: time.Minute})
+	tok := sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", claims("alice", -2*time.Second, []string{"user.{sub}"}, nil))
+	_, err := a.Authenticate(tok)
+	wantRefusal(t, err, codes.Unauthenticated, refusal.TokenExpired)
+	notYet := claims("alice", time.Hour, nil, nil)
+	notYet.NotBefore = jwt.NewNumericDate(time.Now().Add(30 * time.Second))
+	if _, err := a.Authenticate(sign(t, jwt.SigningMethodHS256, []byte(testSecret), "", notYet)); err != nil {
+		t.Errorf("nbf within the leeway: %v", err)
+	}
+}

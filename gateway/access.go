@@ -96,7 +96,7 @@ func (g *gateway) admission(kind route, r *http.Request) (release func(), err er
 			return nil, err
 		}
 	}
-	id, err := server.Identify(g.auth, credential)
+	id, err := g.auth.Authenticate(credential)
 	if err != nil {
 		return nil, err
 	}

@@ -170,22 +170,24 @@ func refusalReason(err error) (string, bool) {
 	case codes.OK, codes.Canceled, codes.Unknown, codes.Internal, codes.DataLoss:
 		return "", false
 	default:
-		return snakeCase(code.String()), true
+		return CodeName(code), true
 	}
 }
 
-// snakeCase turns a code name such as "InvalidArgument" into
-// "invalid_argument".
-func snakeCase(s string) string {
+// CodeName is the snake_case name of a gRPC code, such as
+// "invalid_argument" for codes.InvalidArgument: the refusal reason the
+// metrics count a code's refusals under, and the code of the browser
+// transports' error frames.
+func CodeName(c codes.Code) string {
 	var b strings.Builder
-	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
+	for i, r := range c.String() {
+		if r >= 'A' && r <= 'Z' {
 			if i > 0 {
 				b.WriteByte('_')
 			}
-			c += 'a' - 'A'
+			r += 'a' - 'A'
 		}
-		b.WriteRune(c)
+		b.WriteRune(r)
 	}
 	return b.String()
 }

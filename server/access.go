@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"net"
-	"time"
 
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
@@ -36,24 +35,8 @@ const inProcessNetwork = "bufconn"
 // inProcess reports whether a is an address of the in-process listener.
 func inProcess(a net.Addr) bool { return a != nil && a.Network() == inProcessNetwork }
 
-// Identify verifies a credential ("" for none) with a and returns whom it
-// identifies, as every Herald transport does: a credential that verifies
-// (within the authenticator's clock leeway) but whose expiry has passed is
-// refused with token_expired too, since a request made with it would
-// outlive it. The error is a *refusal.Error.
-func Identify(a *auth.Authenticator, credential string) (*auth.Identity, error) {
-	id, err := a.Authenticate(credential)
-	if err != nil {
-		return nil, err
-	}
-	if id.Expired(time.Now()) {
-		return nil, auth.ExpiredError()
-	}
-	return id, nil
-}
-
 // authenticate returns whom the call of ctx acts for, from the credential
-// of its "authorization" metadata (see Identify). The error is a
+// of its "authorization" metadata. The error is a
 // *refusal.Error.
 func (s *Server) authenticate(ctx context.Context) (*auth.Identity, error) {
 	md, _ := metadata.FromIncomingContext(ctx)
@@ -61,7 +44,7 @@ func (s *Server) authenticate(ctx context.Context) (*auth.Identity, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Identify(s.cfg.Auth, cred)
+	return s.cfg.Auth.Authenticate(cred)
 }
 
 // clientAddr returns the address, host:port, of the client the call of ctx
@@ -97,7 +80,7 @@ func (s *Server) relayed(ctx context.Context) bool {
 	if err != nil || cred == "" {
 		return false
 	}
-	id, err := Identify(s.cfg.Auth, cred)
+	id, err := s.cfg.Auth.Authenticate(cred)
 	return err == nil && id.Relay
 }
 
