@@ -48,9 +48,10 @@ func TestFromRequest(t *testing.T) {
 		"empty bearer": req("Bearer  ", "", ""),
 		"two queries":  req("", "", "&access_token=a&access_token=b"),
 	} {
-		_, err := FromRequest(r, all)
-		wantRefusal(t, err, codes.Unauthenticated, refusal.InvalidToken)
-		_ = name
+		t.Run(name, func(t *testing.T) {
+			_, err := FromRequest(r, all)
+			wantRefusal(t, err, codes.Unauthenticated, refusal.InvalidToken)
+		})
 	}
 	two := req("Bearer a", "", "")
 	two.Header.Add("Authorization", "Bearer b")
