@@ -41,18 +41,6 @@ func newHeraldFixture(t *testing.T, cfg server.Config) *fixture {
 	})
 }
 
-// newTestAuth returns an Authenticator of tokens signed with
-// authtest.Secret.
-func newTestAuth(t *testing.T, cfg auth.Config) *auth.Authenticator {
-	t.Helper()
-	cfg.HMACSecret = authtest.Secret
-	a, err := auth.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return a
-}
-
 // wantRefusal checks a refusal answer: HTTP status, the JSON error (at the
 // top level, or under "error" for a subscribe stream) with its gRPC code
 // and an ErrorInfo detail naming reason, and the headers a refusal of that
@@ -102,7 +90,7 @@ func wantStatusObject(t *testing.T, v map[string]any, code codes.Code, reason st
 func TestRefusalsOverHTTP(t *testing.T) {
 	t.Parallel()
 	f := newHeraldFixture(t, server.Config{
-		Auth: newTestAuth(t, auth.Config{}),
+		Auth: authtest.New(t, auth.Config{}),
 		// One publish per 100 seconds: the second is refused however slow
 		// the machine.
 		Limits:            limits.New(limits.Config{PublishRate: 0.01, PublishBurst: 1, MaxTopics: 2}),
@@ -112,6 +100,8 @@ func TestRefusalsOverHTTP(t *testing.T) {
 	alice := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news})
 	forged := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news, Secret: "another-secret-of-at-least-32-bytes!!"})
 	expired := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Expires: time.Now().Add(-time.Hour), Subscribe: news, Publish: news})
+	otherAudience := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Audience: "another-service", Subscribe: news, Publish: news})
+	ownTopic := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: []string{"user.{sub}"}})
 
 	publishJSON := func(topic string) (string, string) {
 		return "/v1/publish", `{"topic":"` + topic + `","data":"aGk="}`
@@ -173,7 +163,10 @@ func TestRefusalsOverHTTP(t *testing.T) {
 	}{
 		{"no credential", "", "topics=news.a", 401, codes.Unauthenticated, refusal.Unauthenticated},
 		{"expired", expired, "topics=news.a", 401, codes.Unauthenticated, refusal.TokenExpired},
+		{"forged", forged, "topics=news.a", 401, codes.Unauthenticated, refusal.InvalidToken},
+		{"wrong audience", otherAudience, "topics=news.a", 401, codes.Unauthenticated, refusal.InvalidToken},
 		{"outside the claim", alice, "topics=sports", 403, codes.PermissionDenied, refusal.PermissionDenied},
+		{"another user's topic", ownTopic, "topics=user.bob", 403, codes.PermissionDenied, refusal.PermissionDenied},
 		{"too many topics", alice, "topics=news.a&topics=news.b&topics=news.c", 429, codes.ResourceExhausted, refusal.TooManyTopics},
 	} {
 		header := map[string]string{}
@@ -192,7 +185,7 @@ func TestRefusalsOverHTTP(t *testing.T) {
 // with it: that would be cross-site request forgery.
 func TestCookieSubscribesOnly(t *testing.T) {
 	t.Parallel()
-	f := newHeraldFixture(t, server.Config{Auth: newTestAuth(t, auth.Config{}), HeartbeatInterval: time.Hour})
+	f := newHeraldFixture(t, server.Config{Auth: authtest.New(t, auth.Config{}), HeartbeatInterval: time.Hour})
 	news := []string{"news"}
 	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Subscribe: news, Publish: news})
 	cookie := map[string]string{"Cookie": auth.CookieName + "=" + tok}
@@ -229,7 +222,7 @@ func TestCookieSubscribesOnly(t *testing.T) {
 func TestTokenExpiryEndsHTTPStream(t *testing.T) {
 	t.Parallel()
 	// No leeway: the token expires in 1-2s.
-	f := newHeraldFixture(t, server.Config{Auth: newTestAuth(t, auth.Config{Leeway: -1}), HeartbeatInterval: time.Hour})
+	f := newHeraldFixture(t, server.Config{Auth: authtest.New(t, auth.Config{Leeway: -1}), HeartbeatInterval: time.Hour})
 	tok := authtest.Mint(t, authtest.Grant{Sub: "alice", Expires: authtest.Soon(), Subscribe: []string{"news"}})
 
 	s := f.subscribe(t, "/v1/subscribe?topics=news", map[string]string{"Authorization": "Bearer " + tok})

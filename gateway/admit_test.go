@@ -88,7 +88,7 @@ func (c *rawConn) wantClosed(t *testing.T) {
 func TestCredentialCheckedFirst(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, &fakeService{}, gateway.Config{
-		Auth:           newTestAuth(t, auth.Config{Leeway: time.Minute, AllowAnonymous: []string{"public.>"}}),
+		Auth:           authtest.New(t, auth.Config{Leeway: time.Minute, AllowAnonymous: []string{"public.>"}}),
 		MaxMessageSize: 8,
 	})
 	grant := authtest.Grant{Sub: "alice", Subscribe: []string{">"}, Publish: []string{">"}}
@@ -148,7 +148,7 @@ func TestCredentialCheckedFirst(t *testing.T) {
 // reads none of the body and reserves nothing for it.
 func TestUnauthenticatedBodyNotRead(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, &fakeService{}, gateway.Config{Auth: newTestAuth(t, auth.Config{})})
+	f := newFixture(t, &fakeService{}, gateway.Config{Auth: authtest.New(t, auth.Config{})})
 	const clients = 64
 	conns := make([]*rawConn, clients)
 	for i := range conns {
@@ -200,7 +200,7 @@ func (f *fixture) serveH2C(t *testing.T) (string, *http.Transport) {
 func TestPublishBodyReadTimeout(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, &fakeService{}, gateway.Config{
-		Auth:            newTestAuth(t, auth.Config{}),
+		Auth:            authtest.New(t, auth.Config{}),
 		BodyReadTimeout: 100 * time.Millisecond,
 	})
 	tok := "Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Publish: []string{">"}})
@@ -255,7 +255,7 @@ func TestPublishBodyReadTimeout(t *testing.T) {
 // allocations.
 func TestAnnouncedBodySizeNotReserved(t *testing.T) {
 	f := newFixture(t, &fakeService{}, gateway.Config{
-		Auth:            newTestAuth(t, auth.Config{}),
+		Auth:            authtest.New(t, auth.Config{}),
 		BodyReadTimeout: 200 * time.Millisecond,
 	})
 	tok := "Authorization: Bearer " + authtest.Mint(t, authtest.Grant{Sub: "alice", Publish: []string{">"}})
@@ -297,7 +297,7 @@ func TestGatewayLimits(t *testing.T) {
 	// One subscribe request per connection and one publish per identity
 	// per 100 seconds: the next is refused however slow the machine.
 	lim := limits.New(limits.Config{MaxConnectionsPerIP: 1, SubscribeRate: 0.01, SubscribeBurst: 1, PublishRate: 0.01, PublishBurst: 1})
-	f := newFixture(t, svc, gateway.Config{Auth: newTestAuth(t, auth.Config{}), Limits: lim})
+	f := newFixture(t, svc, gateway.Config{Auth: authtest.New(t, auth.Config{}), Limits: lim})
 	mint := func(sub string) string {
 		return "Authorization: Bearer " + authtest.Mint(t, authtest.Grant{Sub: sub, Subscribe: []string{">"}, Publish: []string{">"}})
 	}
