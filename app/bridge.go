@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -105,49 +104,34 @@ func (c BridgeConfig) withDefaults() (BridgeConfig, error) {
 	if c.Upstream == "" {
 		return c, fmt.Errorf("%w: no upstream address", ErrInvalidConfig)
 	}
-	for _, f := range []struct {
-		name string
-		val  int64
-	}{
-		{"HeartbeatInterval", int64(c.HeartbeatInterval)},
-		{"MaxMessageSize", int64(c.MaxMessageSize)},
-		{"QueueLen", int64(c.QueueLen)},
-		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
-		{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
-		{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
-	} {
-		if f.val < 0 {
-			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
-		}
+	if err := checkNotNegative(
+		setting{"HeartbeatInterval", int64(c.HeartbeatInterval)},
+		setting{"MaxMessageSize", int64(c.MaxMessageSize)},
+		setting{"QueueLen", int64(c.QueueLen)},
+		setting{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		setting{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
+		setting{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
+	); err != nil {
+		return c, err
 	}
 	if err := c.TLS.check(); err != nil {
 		return c, err
 	}
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = DefaultHTTPAddr
-	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = DefaultHeartbeatInterval
-	}
-	if c.MaxMessageSize == 0 {
-		c.MaxMessageSize = DefaultMaxMessageSize
-	}
-	if c.QueueLen == 0 {
-		c.QueueLen = DefaultQueueLen
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = DefaultShutdownTimeout
-	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = DefaultMaxHeaderBytes
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.HTTPAddr, DefaultHTTPAddr)
+	orDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	orDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
+	orDefault(&c.QueueLen, DefaultQueueLen)
+	orDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&c.Logger, discardLogger)
 	var err error
 	c.Browser, err = c.Browser.withDefaults()
 	return c, err
 }
+
+// upstreamTLS reports whether the bridge connects to its upstream over
+// TLS: when asked to, or when a CA file is given.
+func (c BridgeConfig) upstreamTLS() bool { return c.UpstreamTLS || c.UpstreamCAFile != "" }
 
 // Bridge is a running bridge (see BridgeConfig). It is safe for concurrent
 // use; Shutdown may be called more than once.
@@ -155,11 +139,9 @@ type Bridge struct {
 	cfg BridgeConfig
 	servers
 
-	conn        *grpc.ClientConn // to the upstream
-	browser     browser
-	httpServer  *http.Server
-	httpLis     net.Listener
-	stopGateway context.CancelFunc
+	front
+
+	conn *grpc.ClientConn // to the upstream
 
 	ready atomic.Bool
 
@@ -183,14 +165,14 @@ func StartBridge(ctx context.Context, cfg BridgeConfig) (*Bridge, error) {
 		return nil, err
 	}
 	b.conn.Connect()
-	b.serve("http", func() error { return serveHTTP(b.httpServer, b.httpLis) })
+	b.serve("http", b.serveHTTP)
 	b.ready.Store(true)
 	logAccess(ctx, b.log, cfg.Auth, bridgeOpenModeWarning)
 	b.log.LogAttrs(ctx, slog.LevelInfo, "herald bridge started",
 		slog.String("http_addr", b.HTTPAddr().String()),
 		slog.Bool("tls", cfg.TLS.Enabled()),
 		slog.String("upstream", cfg.Upstream),
-		slog.Bool("upstream_tls", cfg.UpstreamTLS || cfg.UpstreamCAFile != ""),
+		slog.Bool("upstream_tls", cfg.upstreamTLS()),
 		slog.Bool("upstream_token", cfg.UpstreamToken != ""),
 		slog.Duration("heartbeat_interval", cfg.HeartbeatInterval))
 	return b, nil
@@ -203,52 +185,37 @@ func (b *Bridge) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	creds, err := upstreamCredentials(cfg.UpstreamTLS, cfg.UpstreamCAFile)
+	creds, err := upstreamCredentials(cfg.upstreamTLS(), cfg.UpstreamCAFile)
 	if err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	if b.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("app: HTTP address: %w", err)
+	if err := b.listenHTTP(ctx, cfg.HTTPAddr, cfg.HeartbeatInterval, b.log); err != nil {
+		return err
 	}
-	b.httpLis = boundUnacked(b.httpLis, cfg.HeartbeatInterval, b.log)
 	if b.conn, err = dialUpstream(cfg.Upstream, cfg.MaxMessageSize, creds, cfg.DialOptions); err != nil {
 		return err
-	}
-	m := metrics.New()
-	httpLog := b.log.With(slog.String("component", "http"))
-	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
-	b.stopGateway = stopGateway
-	// The gateway's calls name each client (x-herald-client-addr) and
-	// carry the upstream token as the relay credential that makes the
-	// upstream believe that name; the bridge applies its own limits to
-	// each client too.
-	gw, err := gateway.New(gwCtx, withToken(b.conn, server.RelayAuthorizationHeader, cfg.UpstreamToken), gateway.Config{
-		MaxMessageSize: cfg.MaxMessageSize,
-		AllowedOrigins: cfg.AllowedOrigins,
-		Auth:           sec.auth,
-		Limits:         sec.limits,
-		Ready:          b.isReady,
-		Logger:         httpLog,
-		Metrics:        m,
-	})
-	if err != nil {
-		return fmt.Errorf("app: HTTP gateway: %w", err)
 	}
 	src := bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
 		QueueLen: cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
 	})
-	b.browser = newBrowser(src, browserSettings{
-		heartbeat: cfg.HeartbeatInterval,
-		origins:   cfg.AllowedOrigins,
-		cfg:       cfg.Browser,
-		security:  sec,
-		logger:    httpLog,
-		metrics:   m,
+	// The gateway's calls name each client (x-herald-client-addr) and
+	// carry the upstream token as the relay credential that makes the
+	// upstream believe that name; the bridge applies its own limits to
+	// each client too.
+	return b.buildHTTP(ctx, withToken(b.conn, server.RelayAuthorizationHeader, cfg.UpstreamToken), gateway.Config{
+		MaxMessageSize: cfg.MaxMessageSize,
+		Limits:         sec.limits,
+		Ready:          b.isReady,
+	}, src, frontSettings{
+		heartbeat:      cfg.HeartbeatInterval,
+		origins:        cfg.AllowedOrigins,
+		browser:        cfg.Browser,
+		maxHeaderBytes: cfg.MaxHeaderBytes,
+		security:       sec,
+		logger:         b.log.With(slog.String("component", "http")),
+		metrics:        metrics.New(),
 	})
-	b.httpServer = newHTTPServer(b.browser.routes(gw, cfg.AllowedOrigins), sec.tls, cfg.MaxHeaderBytes, httpLog)
-	return nil
 }
 
 // dialUpstream returns a client connection to a Herald's gRPC API, secured
@@ -317,14 +284,9 @@ func (b *Bridge) isReady() bool {
 // abandon releases the parts of a bridge whose start failed.
 func (b *Bridge) abandon() {
 	b.stopping.Store(true)
-	if b.stopGateway != nil {
-		b.stopGateway()
-	}
+	b.abandonHTTP()
 	if b.conn != nil {
 		_ = b.conn.Close()
-	}
-	if b.httpLis != nil {
-		_ = b.httpLis.Close()
 	}
 }
 
@@ -351,10 +313,8 @@ func (b *Bridge) shutdown(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	b.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: browser streams ended; clients told to reconnect")
-	b.stopGateway()
-	if err := b.httpServer.Shutdown(ctx); err != nil {
-		_ = b.httpServer.Close()
-		errs = append(errs, fmt.Errorf("app: HTTP server shutdown: %w", err))
+	if err := b.stopHTTP(ctx); err != nil {
+		errs = append(errs, err)
 	}
 	if err := b.conn.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("app: upstream connection: %w", err))
@@ -371,13 +331,5 @@ func RunBridge(ctx context.Context, cfg BridgeConfig) error {
 	if err != nil {
 		return err
 	}
-	var failure error
-	select {
-	case <-ctx.Done():
-		b.log.LogAttrs(ctx, slog.LevelInfo, "shutdown requested", slog.Duration("timeout", b.cfg.ShutdownTimeout))
-	case failure = <-b.failed:
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), b.cfg.ShutdownTimeout)
-	defer cancel()
-	return errors.Join(failure, b.Shutdown(sctx))
+	return b.runUntil(ctx, b.cfg.ShutdownTimeout, b.Shutdown)
 }

@@ -149,18 +149,10 @@ func (b BrowserConfig) withDefaults() (BrowserConfig, error) {
 	case b.WSReadLimit < 0:
 		return b, fmt.Errorf("%w: Browser.WSReadLimit is negative", ErrInvalidConfig)
 	}
-	if b.CoalesceWindow == 0 {
-		b.CoalesceWindow = DefaultCoalesceWindow
-	}
-	if b.WriteTimeout == 0 {
-		b.WriteTimeout = DefaultWriteTimeout
-	}
-	if b.SSERetry == 0 {
-		b.SSERetry = DefaultSSERetry
-	}
-	if b.WSReadLimit == 0 {
-		b.WSReadLimit = DefaultWSReadLimit
-	}
+	orDefault(&b.CoalesceWindow, DefaultCoalesceWindow)
+	orDefault(&b.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&b.SSERetry, DefaultSSERetry)
+	orDefault(&b.WSReadLimit, DefaultWSReadLimit)
 	return b, nil
 }
 
@@ -190,60 +182,34 @@ func DefaultConfig() Config {
 // withDefaults checks c and returns it with every zero field replaced by
 // its default.
 func (c Config) withDefaults() (Config, error) {
-	for _, f := range []struct {
-		name string
-		val  int64
-	}{
-		{"HeartbeatInterval", int64(c.HeartbeatInterval)},
-		{"HistorySize", int64(c.HistorySize)},
-		{"HistoryTTL", int64(c.HistoryTTL)},
-		{"MaxMessageSize", int64(c.MaxMessageSize)},
-		{"QueueLen", int64(c.QueueLen)},
-		{"ShutdownTimeout", int64(c.ShutdownTimeout)},
-		{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
-		{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
-		{"Keepalive.Time", int64(c.Keepalive.Time)},
-		{"Keepalive.Timeout", int64(c.Keepalive.Timeout)},
-		{"Keepalive.MinTime", int64(c.Keepalive.MinTime)},
-		{"Keepalive.MaxConnectionIdle", int64(c.Keepalive.MaxConnectionIdle)},
-		{"Keepalive.MaxConnectionAge", int64(c.Keepalive.MaxConnectionAge)},
-		{"Keepalive.MaxConnectionAgeGrace", int64(c.Keepalive.MaxConnectionAgeGrace)},
-	} {
-		if f.val < 0 {
-			return c, fmt.Errorf("%w: %s is negative", ErrInvalidConfig, f.name)
-		}
+	if err := checkNotNegative(
+		setting{"HeartbeatInterval", int64(c.HeartbeatInterval)},
+		setting{"HistorySize", int64(c.HistorySize)},
+		setting{"HistoryTTL", int64(c.HistoryTTL)},
+		setting{"MaxMessageSize", int64(c.MaxMessageSize)},
+		setting{"QueueLen", int64(c.QueueLen)},
+		setting{"ShutdownTimeout", int64(c.ShutdownTimeout)},
+		setting{"MaxHeaderBytes", int64(c.MaxHeaderBytes)},
+		setting{"TLS.ReloadInterval", int64(c.TLS.ReloadInterval)},
+		setting{"Keepalive.Time", int64(c.Keepalive.Time)},
+		setting{"Keepalive.Timeout", int64(c.Keepalive.Timeout)},
+		setting{"Keepalive.MinTime", int64(c.Keepalive.MinTime)},
+		setting{"Keepalive.MaxConnectionIdle", int64(c.Keepalive.MaxConnectionIdle)},
+		setting{"Keepalive.MaxConnectionAge", int64(c.Keepalive.MaxConnectionAge)},
+		setting{"Keepalive.MaxConnectionAgeGrace", int64(c.Keepalive.MaxConnectionAgeGrace)},
+	); err != nil {
+		return c, err
 	}
-	d := DefaultConfig()
-	if c.GRPCAddr == "" {
-		c.GRPCAddr = d.GRPCAddr
-	}
-	if c.HTTPAddr == "" {
-		c.HTTPAddr = d.HTTPAddr
-	}
-	if c.HeartbeatInterval == 0 {
-		c.HeartbeatInterval = d.HeartbeatInterval
-	}
-	if c.HistorySize == 0 {
-		c.HistorySize = d.HistorySize
-	}
-	if c.HistoryTTL == 0 {
-		c.HistoryTTL = d.HistoryTTL
-	}
-	if c.MaxMessageSize == 0 {
-		c.MaxMessageSize = d.MaxMessageSize
-	}
-	if c.QueueLen == 0 {
-		c.QueueLen = d.QueueLen
-	}
-	if c.ShutdownTimeout == 0 {
-		c.ShutdownTimeout = d.ShutdownTimeout
-	}
-	if c.MaxHeaderBytes == 0 {
-		c.MaxHeaderBytes = d.MaxHeaderBytes
-	}
-	if c.Logger == nil {
-		c.Logger = slog.New(slog.DiscardHandler)
-	}
+	orDefault(&c.GRPCAddr, DefaultGRPCAddr)
+	orDefault(&c.HTTPAddr, DefaultHTTPAddr)
+	orDefault(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	orDefault(&c.HistorySize, DefaultHistorySize)
+	orDefault(&c.HistoryTTL, DefaultHistoryTTL)
+	orDefault(&c.MaxMessageSize, DefaultMaxMessageSize)
+	orDefault(&c.QueueLen, DefaultQueueLen)
+	orDefault(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	orDefault(&c.MaxHeaderBytes, DefaultMaxHeaderBytes)
+	orDefault(&c.Logger, discardLogger)
 	if err := c.TLS.check(); err != nil {
 		return c, err
 	}
@@ -251,3 +217,30 @@ func (c Config) withDefaults() (Config, error) {
 	c.Browser, err = c.Browser.withDefaults()
 	return c, err
 }
+
+// setting is a numeric setting by name, for checkNotNegative.
+type setting struct {
+	name string
+	val  int64
+}
+
+// checkNotNegative refuses the first of settings that is negative.
+func checkNotNegative(settings ...setting) error {
+	for _, s := range settings {
+		if s.val < 0 {
+			return fmt.Errorf("%w: %s is negative", ErrInvalidConfig, s.name)
+		}
+	}
+	return nil
+}
+
+// orDefault replaces the zero value at v by def.
+func orDefault[T comparable](v *T, def T) {
+	var zero T
+	if *v == zero {
+		*v = def
+	}
+}
+
+// discardLogger is the logger of a Config or BridgeConfig without one.
+var discardLogger = slog.New(slog.DiscardHandler)

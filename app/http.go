@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/bridge/sse"
@@ -26,25 +29,26 @@ type browser struct {
 	ws  *ws.Handler
 }
 
-// browserSettings are what the browser transports share with the rest of
-// a node.
-type browserSettings struct {
-	heartbeat time.Duration
-	origins   []string
-	cfg       BrowserConfig
-	security  security
-	logger    *slog.Logger
-	metrics   *metrics.Metrics
+// frontSettings are what the HTTP port of a node or a bridge shares with
+// the rest of it.
+type frontSettings struct {
+	heartbeat      time.Duration
+	origins        []string
+	browser        BrowserConfig
+	maxHeaderBytes int
+	security       security
+	logger         *slog.Logger
+	metrics        *metrics.Metrics
 }
 
 // newBrowser builds the SSE and WebSocket handlers over src.
-func newBrowser(src bridge.Source, s browserSettings) browser {
+func newBrowser(src bridge.Source, s frontSettings) browser {
 	return browser{
 		sse: sse.New(src, sse.Config{
 			HeartbeatInterval: s.heartbeat,
-			Retry:             s.cfg.SSERetry,
-			WriteTimeout:      s.cfg.WriteTimeout,
-			CoalesceWindow:    s.cfg.CoalesceWindow,
+			Retry:             s.browser.SSERetry,
+			WriteTimeout:      s.browser.WriteTimeout,
+			CoalesceWindow:    s.browser.CoalesceWindow,
 			AllowedOrigins:    s.origins,
 			Auth:              s.security.auth,
 			Limits:            s.security.limits,
@@ -53,10 +57,10 @@ func newBrowser(src bridge.Source, s browserSettings) browser {
 		}),
 		ws: ws.New(src, ws.Config{
 			HeartbeatInterval: s.heartbeat,
-			WriteTimeout:      s.cfg.WriteTimeout,
-			CoalesceWindow:    s.cfg.CoalesceWindow,
+			WriteTimeout:      s.browser.WriteTimeout,
+			CoalesceWindow:    s.browser.CoalesceWindow,
 			AllowedOrigins:    s.origins,
-			ReadLimit:         s.cfg.WSReadLimit,
+			ReadLimit:         s.browser.WSReadLimit,
 			Auth:              s.security.auth,
 			Limits:            s.security.limits,
 			Logger:            s.logger,
@@ -96,6 +100,76 @@ func (b browser) shutdown(ctx context.Context) error {
 	return nil
 }
 
+// front is the HTTP port of a node or a bridge: its listener, and the
+// browser transports and the gateway behind one HTTP server.
+type front struct {
+	httpLis     net.Listener
+	browser     browser
+	httpServer  *http.Server
+	stopGateway context.CancelFunc // ends the gateway's background work
+}
+
+// listenHTTP opens the HTTP port on addr, bounding the unacknowledged data
+// of its connections by the heartbeat interval (see boundUnacked).
+func (f *front) listenHTTP(ctx context.Context, addr string, heartbeat time.Duration, log *slog.Logger) error {
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("app: HTTP address: %w", err)
+	}
+	f.httpLis = boundUnacked(lis, heartbeat, log)
+	return nil
+}
+
+// buildHTTP puts the gateway, calling conn, and the browser transports,
+// serving the subscriptions of src, behind the HTTP server. gw is
+// completed with the origins, authenticator, logger and metrics of s. The
+// gateway lives until stopHTTP, not until the end of ctx.
+func (f *front) buildHTTP(ctx context.Context, conn grpc.ClientConnInterface, gw gateway.Config, src bridge.Source, s frontSettings) error {
+	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
+	f.stopGateway = stopGateway
+	gw.AllowedOrigins, gw.Auth, gw.Logger, gw.Metrics = s.origins, s.security.auth, s.logger, s.metrics
+	handler, err := gateway.New(gwCtx, conn, gw)
+	if err != nil {
+		return fmt.Errorf("app: HTTP gateway: %w", err)
+	}
+	f.browser = newBrowser(src, s)
+	f.httpServer = newHTTPServer(f.browser.routes(handler, s.origins), s.security.tls, s.maxHeaderBytes, s.logger)
+	return nil
+}
+
+// serveHTTP runs the HTTP server's accept loop, over TLS when it has a
+// TLS configuration (its certificate comes from GetCertificate).
+func (f *front) serveHTTP() error {
+	if f.httpServer.TLSConfig != nil {
+		return f.httpServer.ServeTLS(f.httpLis, "", "")
+	}
+	return f.httpServer.Serve(f.httpLis)
+}
+
+// stopHTTP stops the gateway and shuts the HTTP server down. Once ctx
+// ends, the connections still open are closed at once and the error says
+// so.
+func (f *front) stopHTTP(ctx context.Context) error {
+	f.stopGateway()
+	if err := f.httpServer.Shutdown(ctx); err != nil {
+		_ = f.httpServer.Close()
+		return fmt.Errorf("app: HTTP server shutdown: %w", err)
+	}
+	return nil
+}
+
+// abandonHTTP releases what listenHTTP and buildHTTP made for a start
+// that failed.
+func (f *front) abandonHTTP() {
+	if f.stopGateway != nil {
+		f.stopGateway()
+	}
+	if f.httpLis != nil {
+		_ = f.httpLis.Close()
+	}
+}
+
 // newHTTPServer returns the HTTP server of a node or bridge. It speaks
 // HTTP/1.1 and HTTP/2: over TLS when tlsConfig is set (browsers negotiate
 // HTTP/2 by ALPN), otherwise in plain text with prior knowledge (h2c).
@@ -120,15 +194,6 @@ func newHTTPServer(h http.Handler, tlsConfig *tls.Config, maxHeaderBytes int, lo
 		ConnState:         clearWriteDeadline,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-}
-
-// serveHTTP runs srv's accept loop on lis, over TLS when srv has a TLS
-// configuration (its certificate comes from GetCertificate).
-func serveHTTP(srv *http.Server, lis net.Listener) error {
-	if srv.TLSConfig != nil {
-		return srv.ServeTLS(lis, "", "")
-	}
-	return srv.Serve(lis)
 }
 
 // minUserTimeout is the least time the HTTP port's connections may keep
@@ -164,21 +229,29 @@ func (l *unackedBound) Accept() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	if sc, ok := c.(syscall.Conn); ok {
-		raw, err := sc.SyscallConn()
-		if err == nil {
-			err = setUserTimeout(raw, l.timeout)
-		}
-		if err != nil {
-			// Not fatal: keepalive and retransmission limits still apply.
-			l.warn.Do(func() {
-				l.log.LogAttrs(context.Background(), slog.LevelWarn,
-					"cannot bound unacknowledged data on HTTP connections; dead peers are noticed later",
-					slog.Any("err", err))
-			})
-		}
+	if err := l.bound(c); err != nil {
+		// Not fatal: keepalive and retransmission limits still apply.
+		l.warn.Do(func() {
+			l.log.LogAttrs(context.Background(), slog.LevelWarn,
+				"cannot bound unacknowledged data on HTTP connections; dead peers are noticed later",
+				slog.Any("err", err))
+		})
 	}
 	return c, nil
+}
+
+// bound sets the kernel's bound on c's unacknowledged data; a connection
+// without a socket (syscall.Conn) is left as it is.
+func (l *unackedBound) bound(c net.Conn) error {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return nil
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil {
+		return err
+	}
+	return setUserTimeout(raw, l.timeout)
 }
 
 // clearWriteDeadline clears the write deadline of an HTTP/1.1 connection

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,15 +26,13 @@ type Node struct {
 	cfg Config
 	servers
 
-	eng         *memory.Engine
-	grpcServer  *server.Server
-	browser     browser
-	httpServer  *http.Server
-	conn        *grpc.ClientConn // the gateway's in-process connection
-	stopGateway context.CancelFunc
+	front
 
-	grpcLis, httpLis net.Listener
-	inLis            *bufconn.Listener
+	eng        *memory.Engine
+	grpcServer *server.Server
+	conn       *grpc.ClientConn // the gateway's in-process connection
+	grpcLis    net.Listener
+	inLis      *bufconn.Listener
 
 	ready atomic.Bool // what /readyz reports
 
@@ -60,7 +57,7 @@ func Start(ctx context.Context, cfg Config) (*Node, error) {
 
 	n.serve("grpc", func() error { return n.grpcServer.Serve(n.grpcLis) })
 	n.serve("grpc-in-process", func() error { return n.grpcServer.Serve(n.inLis) })
-	n.serve("http", func() error { return serveHTTP(n.httpServer, n.httpLis) })
+	n.serve("http", n.serveHTTP)
 	n.grpcServer.SetServing()
 	n.ready.Store(true)
 	logAccess(ctx, n.log, cfg.Auth, openModeWarning)
@@ -87,10 +84,9 @@ func (n *Node) build(ctx context.Context) error {
 	if n.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
 		return fmt.Errorf("app: gRPC address: %w", err)
 	}
-	if n.httpLis, err = lc.Listen(ctx, "tcp", cfg.HTTPAddr); err != nil {
-		return fmt.Errorf("app: HTTP address: %w", err)
+	if err := n.listenHTTP(ctx, cfg.HTTPAddr, cfg.HeartbeatInterval, n.log); err != nil {
+		return err
 	}
-	n.httpLis = boundUnacked(n.httpLis, cfg.HeartbeatInterval, n.log)
 
 	m := metrics.New()
 	n.eng = memory.New(memory.Options{
@@ -116,40 +112,25 @@ func (n *Node) build(ctx context.Context) error {
 	if n.conn, err = dialInProcess(n.inLis, cfg.MaxMessageSize); err != nil {
 		return fmt.Errorf("app: in-process gRPC client: %w", err)
 	}
-	// The gateway lives until Shutdown, not until the end of the start.
-	gwCtx, stopGateway := context.WithCancel(context.WithoutCancel(ctx))
-	n.stopGateway = stopGateway
-	httpLog := n.log.With(slog.String("component", "http"))
-	handler, err := gateway.New(gwCtx, n.conn, gateway.Config{
-		MaxMessageSize: cfg.MaxMessageSize,
-		AllowedOrigins: cfg.AllowedOrigins,
-		Auth:           sec.auth,
-		Ready:          n.ready.Load,
-		Logger:         httpLog,
-		Metrics:        m,
-	})
-	if err != nil {
-		return fmt.Errorf("app: HTTP gateway: %w", err)
-	}
 	src := bridge.NewLocalSource(n.eng, bridge.LocalConfig{QueueLen: cfg.QueueLen})
-	n.browser = newBrowser(src, browserSettings{
-		heartbeat: cfg.HeartbeatInterval,
-		origins:   cfg.AllowedOrigins,
-		cfg:       cfg.Browser,
-		security:  sec,
-		logger:    httpLog,
-		metrics:   m,
+	return n.buildHTTP(ctx, n.conn, gateway.Config{
+		MaxMessageSize: cfg.MaxMessageSize,
+		Ready:          n.ready.Load,
+	}, src, frontSettings{
+		heartbeat:      cfg.HeartbeatInterval,
+		origins:        cfg.AllowedOrigins,
+		browser:        cfg.Browser,
+		maxHeaderBytes: cfg.MaxHeaderBytes,
+		security:       sec,
+		logger:         n.log.With(slog.String("component", "http")),
+		metrics:        m,
 	})
-	n.httpServer = newHTTPServer(n.browser.routes(handler, cfg.AllowedOrigins), sec.tls, cfg.MaxHeaderBytes, httpLog)
-	return nil
 }
 
 // abandon releases the parts of a node whose start failed.
 func (n *Node) abandon() {
 	n.stopping.Store(true)
-	if n.stopGateway != nil {
-		n.stopGateway()
-	}
+	n.abandonHTTP()
 	if n.conn != nil {
 		_ = n.conn.Close()
 	}
@@ -161,9 +142,6 @@ func (n *Node) abandon() {
 	}
 	if n.grpcLis != nil {
 		_ = n.grpcLis.Close()
-	}
-	if n.httpLis != nil {
-		_ = n.httpLis.Close()
 	}
 	if n.inLis != nil {
 		_ = n.inLis.Close()
@@ -207,12 +185,10 @@ func (n *Node) shutdown(ctx context.Context) error {
 	}
 	n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: browser streams ended; clients told to reconnect")
 
-	n.stopGateway()
-	if err := n.httpServer.Shutdown(ctx); err != nil {
+	if err := n.stopHTTP(ctx); err != nil {
 		n.log.LogAttrs(ctx, slog.LevelWarn, "shutdown: HTTP server did not finish in time; closing its connections",
 			slog.Any("err", err))
-		_ = n.httpServer.Close()
-		errs = append(errs, fmt.Errorf("app: HTTP server shutdown: %w", err))
+		errs = append(errs, err)
 	} else {
 		n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown: HTTP server stopped")
 	}

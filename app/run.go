@@ -1,10 +1,6 @@
 package app
 
-import (
-	"context"
-	"errors"
-	"log/slog"
-)
+import "context"
 
 // Run starts a node, serves until ctx ends, then shuts it down within
 // cfg.ShutdownTimeout. It returns nil after a clean shutdown; an error when
@@ -21,14 +17,5 @@ func Run(ctx context.Context, cfg Config) error {
 // serveUntil waits for the end of ctx or the failure of a server, then shuts
 // the node down within its shutdown timeout.
 func (n *Node) serveUntil(ctx context.Context) error {
-	var failure error
-	select {
-	case <-ctx.Done():
-		n.log.LogAttrs(ctx, slog.LevelInfo, "shutdown requested",
-			slog.Duration("timeout", n.cfg.ShutdownTimeout))
-	case failure = <-n.failed:
-	}
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.ShutdownTimeout)
-	defer cancel()
-	return errors.Join(failure, n.Shutdown(sctx))
+	return n.runUntil(ctx, n.cfg.ShutdownTimeout, n.Shutdown)
 }

@@ -52,8 +52,8 @@ type security struct {
 // certificate files that change into something unusable.
 func newSecurity(a auth.Config, l limits.Config, t TLSConfig, log *slog.Logger) (security, error) {
 	var s security
+	var err error
 	if t.Enabled() {
-		var err error
 		s.tls, err = tlsfiles.Server(t.CertFile, t.KeyFile, tlsfiles.Options{
 			Interval:      t.ReloadInterval,
 			OnReloadError: reloadLogger(log, "tls"),
@@ -65,7 +65,6 @@ func newSecurity(a auth.Config, l limits.Config, t TLSConfig, log *slog.Logger) 
 	if a.OnReloadError == nil {
 		a.OnReloadError = reloadLogger(log, "auth")
 	}
-	var err error
 	if s.auth, err = auth.New(a); err != nil {
 		return s, fmt.Errorf("app: %w", err)
 	}

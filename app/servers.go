@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"google.golang.org/grpc"
 )
@@ -45,4 +46,19 @@ func (s *servers) serve(name string, serve func() error) {
 			slog.String("server", name), slog.Any("err", err))
 		s.failed <- err
 	}()
+}
+
+// runUntil waits for the end of ctx or the failure of a server, then calls
+// shutdown with a context that ends after timeout. It returns the failure,
+// if any, joined with the shutdown's error.
+func (s *servers) runUntil(ctx context.Context, timeout time.Duration, shutdown func(context.Context) error) error {
+	var failure error
+	select {
+	case <-ctx.Done():
+		s.log.LogAttrs(ctx, slog.LevelInfo, "shutdown requested", slog.Duration("timeout", timeout))
+	case failure = <-s.failed:
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return errors.Join(failure, shutdown(sctx))
 }

@@ -13,9 +13,10 @@ import (
 )
 
 // upstreamCredentials secures a bridge's connection to its upstream: TLS
-// when asked for or when a CA file is given, plain text otherwise.
+// trusting the certificate authorities of caFile (the system's when it is
+// empty) when useTLS is set, plain text otherwise.
 func upstreamCredentials(useTLS bool, caFile string) (credentials.TransportCredentials, error) {
-	if !useTLS && caFile == "" {
+	if !useTLS {
 		return insecure.NewCredentials(), nil
 	}
 	cfg, err := tlsfiles.Client(caFile)

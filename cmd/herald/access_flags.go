@@ -70,6 +70,12 @@ func (f *accessFlags) limits() limits.Config {
 	}
 }
 
+// settings are the credentials, limits, TLS and header bound the flags
+// describe, in the order of the fields of app.Config.
+func (f *accessFlags) settings() (auth.Config, limits.Config, app.TLSConfig, int) {
+	return f.auth, f.limits(), f.tls, f.maxHeaderBytes
+}
+
 // offIfZero maps a flag's 0 ("no limit") to the negative value that turns
 // a limit off in limits.Config, where zero means the default.
 func offIfZero(n int) int {

@@ -3,17 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 
 	"github.com/heraldhq/herald/app"
 )
 
 // bridgeFlags are the settings of `herald bridge`.
 type bridgeFlags struct {
-	cfg       app.BridgeConfig
-	browser   browserFlags
-	access    accessFlags
-	logLevel  string
-	logFormat string
+	cfg     app.BridgeConfig
+	browser browserFlags
+	access  accessFlags
+	logFlags
 }
 
 func newBridgeCommand(f *bridgeFlags) *command {
@@ -55,9 +55,18 @@ patterns browsers may ask for (docs/security.md).`,
 	c.Duration(&cfg.ShutdownTimeout, "shutdown-timeout", d.ShutdownTimeout, "Bound on a graceful shutdown.")
 	f.browser.define(c, d.Browser)
 	f.access.define(c)
-	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
-	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
+	f.defineLog(c)
 	return c
+}
+
+// appConfig is the bridge configuration the parsed flags describe,
+// logging to stderr.
+func (f *bridgeFlags) appConfig(stderr io.Writer) app.BridgeConfig {
+	cfg := f.cfg
+	cfg.Browser = f.browser.config()
+	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.settings()
+	cfg.Logger = f.logger(stderr)
+	return cfg
 }
 
 // runBridge runs a bridge until ctx ends.
@@ -73,10 +82,7 @@ func runBridge(ctx context.Context, args []string, e env) int {
 	if f.cfg.Upstream == "" {
 		return usageError(e, "bridge", "--upstream is required")
 	}
-	cfg := f.cfg
-	cfg.Browser = f.browser.config()
-	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.auth, f.access.limits(), f.access.tls, f.access.maxHeaderBytes
-	cfg.Logger = newLogger(e.stderr, f.logLevel, f.logFormat)
+	cfg := f.appConfig(e.stderr)
 	if !cfg.Auth.Enabled() {
 		fmt.Fprintln(e.stderr, "herald bridge: "+bridgeOpenModeNotice)
 	}

@@ -12,11 +12,10 @@ import (
 
 // serveFlags are the settings of `herald serve`.
 type serveFlags struct {
-	cfg       app.Config
-	browser   browserFlags
-	access    accessFlags
-	logLevel  string
-	logFormat string
+	cfg     app.Config
+	browser browserFlags
+	access  accessFlags
+	logFlags
 	// permitPingsWithoutStream is the inverse of
 	// cfg.Keepalive.RefusePingsWithoutStream, named as grpc names it.
 	permitPingsWithoutStream bool
@@ -61,8 +60,7 @@ and the node exits within --shutdown-timeout. This is the default command.`,
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionIdle, "max-connection-idle", k.MaxConnectionIdle, "gRPC: close connections without calls for this long (0: never).")
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAge, "max-connection-age", k.MaxConnectionAge, "gRPC: ask connections this old to reconnect, e.g. to rebalance (0: never).")
 	c.DurationOrZero(&cfg.Keepalive.MaxConnectionAgeGrace, "max-connection-age-grace", k.MaxConnectionAgeGrace, "gRPC: time calls may go on after --max-connection-age before the connection closes (0: no limit).")
-	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
-	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
+	f.defineLog(c)
 	return c
 }
 
@@ -71,17 +69,16 @@ and the node exits within --shutdown-timeout. This is the default command.`,
 func (f *serveFlags) appConfig(stderr io.Writer) app.Config {
 	cfg := f.cfg
 	cfg.Browser = f.browser.config()
-	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.auth, f.access.limits(), f.access.tls, f.access.maxHeaderBytes
+	cfg.Auth, cfg.Limits, cfg.TLS, cfg.MaxHeaderBytes = f.access.settings()
 	cfg.Keepalive.RefusePingsWithoutStream = !f.permitPingsWithoutStream
-	cfg.Logger = newLogger(stderr, f.logLevel, f.logFormat)
+	cfg.Logger = f.logger(stderr)
 	return cfg
 }
 
 // runServe runs a node until ctx ends.
 func runServe(ctx context.Context, args []string, e env) int {
 	var f serveFlags
-	c := newServeCommand(&f)
-	rest, code, ok := parseFlags(c, args, e)
+	rest, code, ok := parseFlags(newServeCommand(&f), args, e)
 	if !ok {
 		return code
 	}
@@ -98,13 +95,25 @@ func runServe(ctx context.Context, args []string, e env) int {
 	return exitOK
 }
 
-// newLogger returns the logger of `herald serve`; level and format were
-// validated by their flags.
-func newLogger(w io.Writer, level, format string) *slog.Logger {
+// logFlags are the log settings of `herald serve` and `herald bridge`.
+type logFlags struct {
+	logLevel  string
+	logFormat string
+}
+
+// defineLog adds the flags to c.
+func (f *logFlags) defineLog(c *command) {
+	c.Enum(&f.logLevel, "log-level", []string{"debug", "info", "warn", "error"}, "info", "Lowest level of the log records written to stderr.")
+	c.Enum(&f.logFormat, "log-format", []string{"text", "json"}, "text", "Log format.")
+}
+
+// logger returns the logger the flags describe, writing to w; level and
+// format were validated by their flags.
+func (f *logFlags) logger(w io.Writer) *slog.Logger {
 	var lvl slog.Level
-	_ = lvl.UnmarshalText([]byte(level))
+	_ = lvl.UnmarshalText([]byte(f.logLevel))
 	opts := &slog.HandlerOptions{Level: lvl}
-	if format == "json" {
+	if f.logFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
