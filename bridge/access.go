@@ -87,12 +87,12 @@ func ParsePatterns(topics []string, lastEventID string) ([]topic.Pattern, error)
 }
 
 // Authorize checks that id may subscribe to every one of patterns, and
-// that a connection holding total topics stays within the topic limit.
-func (a *Access) Authorize(id *auth.Identity, patterns []topic.Pattern, total int) error {
+// that a stream holding them stays within the topic limit.
+func (a *Access) Authorize(id *auth.Identity, patterns []topic.Pattern) error {
 	if err := id.AuthorizeSubscribe(patterns); err != nil {
 		return err
 	}
-	return a.limits.CheckTopics(total)
+	return a.limits.CheckTopics(len(patterns))
 }
 
 // Connect admits one more stream or connection from r's client address,

@@ -31,6 +31,30 @@ func gauge(t testing.TB, m *metrics.Metrics) float64 {
 	return pb.GetGauge().GetValue()
 }
 
+// subscribeRemote subscribes to topic "a" through a RemoteSource with cfg
+// on the upstream at addr. The subscription is closed when the test ends.
+func subscribeRemote(t testing.TB, addr string, cfg RemoteConfig) Subscription {
+	t.Helper()
+	sub, err := NewRemoteSource(dial(t, addr), cfg).Subscribe(testContext(t), Request{Topics: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sub.Close)
+	return sub
+}
+
+// waitRemote waits until cond holds of sub, a remote subscription, read
+// under its lock.
+func waitRemote(t testing.TB, sub Subscription, what string, cond func(*remoteSubscription) bool) {
+	t.Helper()
+	rs := sub.(*remoteSubscription)
+	waitFor(t, testTimeout, what, func() bool {
+		rs.mu.Lock()
+		defer rs.mu.Unlock()
+		return cond(rs)
+	})
+}
+
 func TestRemoteSourceReplaysThenRelaysLive(t *testing.T) {
 	t.Parallel()
 	up := startUpstream(t, server.Config{}, memory.Options{})
@@ -130,12 +154,7 @@ func TestRemoteSourceRefusals(t *testing.T) {
 func TestRemoteSourceUpstreamShutdownIsErrClosed(t *testing.T) {
 	t.Parallel()
 	up := startUpstream(t, server.Config{}, memory.Options{})
-	src := NewRemoteSource(dial(t, up.addr), RemoteConfig{})
-	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := subscribeRemote(t, up.addr, RemoteConfig{})
 	up.stop(t)
 	if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
 		t.Fatalf("Next after the upstream stopped: %v, want ErrClosed", err)
@@ -145,12 +164,7 @@ func TestRemoteSourceUpstreamShutdownIsErrClosed(t *testing.T) {
 func TestRemoteSourceHeartbeatsAreNotEvents(t *testing.T) {
 	t.Parallel()
 	up := startUpstream(t, server.Config{HeartbeatInterval: 20 * time.Millisecond}, memory.Options{})
-	src := NewRemoteSource(dial(t, up.addr), RemoteConfig{})
-	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := subscribeRemote(t, up.addr, RemoteConfig{})
 	// Several heartbeat intervals pass: no event, and the stream lives.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
@@ -166,19 +180,10 @@ func TestRemoteSourceHeartbeatsAreNotEvents(t *testing.T) {
 func TestRemoteSourceCloseEndsTheUpstreamStream(t *testing.T) {
 	t.Parallel()
 	up := startUpstream(t, server.Config{}, memory.Options{})
-	src := NewRemoteSource(dial(t, up.addr), RemoteConfig{})
-	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sub := subscribeRemote(t, up.addr, RemoteConfig{})
 	waitFor(t, testTimeout, "the upstream subscription", func() bool { return gauge(t, up.metrics) == 1 })
 	publish(t, up.eng, "a", "queued, never read")
-	rs := sub.(*remoteSubscription)
-	waitFor(t, testTimeout, "the message to be queued", func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return len(rs.queue) == 1
-	})
+	waitRemote(t, sub, "the message to be queued", func(rs *remoteSubscription) bool { return len(rs.queue) == 1 })
 	sub.Close()
 	sub.Close()
 	if _, err := sub.Next(testContext(t), nil); !errors.Is(err, engine.ErrSubscriptionClosed) {
@@ -206,12 +211,7 @@ func TestRemoteSourceOverflowIsSlowConsumer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer replay.Close()
-	rs := replay.(*remoteSubscription)
-	waitFor(t, testTimeout, "the replay to be queued", func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return len(rs.queue) == 4
-	})
+	waitRemote(t, replay, "the replay to be queued", func(rs *remoteSubscription) bool { return len(rs.queue) == 4 })
 	if evs := collect(t, replay, 4); evs[3].Message == nil {
 		t.Fatalf("replay %+v", evs)
 	}
@@ -220,11 +220,7 @@ func TestRemoteSourceOverflowIsSlowConsumer(t *testing.T) {
 	for range 4 {
 		publish(t, up.eng, "t", "live")
 	}
-	waitFor(t, testTimeout, "the overflow", func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return rs.err != nil
-	})
+	waitRemote(t, replay, "the overflow", func(rs *remoteSubscription) bool { return rs.err != nil })
 	if err := nextError(t, replay); !errors.Is(err, engine.ErrSlowConsumer) {
 		t.Fatalf("Next after the overflow: %v, want ErrSlowConsumer", err)
 	}
@@ -237,21 +233,11 @@ func TestRemoteSourceOverflowIsSlowConsumer(t *testing.T) {
 func TestRemoteSourceNextHonoursItsContext(t *testing.T) {
 	t.Parallel()
 	up := startUpstream(t, server.Config{}, memory.Options{})
-	src := NewRemoteSource(dial(t, up.addr), RemoteConfig{})
-	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := subscribeRemote(t, up.addr, RemoteConfig{})
 	waitFor(t, testTimeout, "the upstream subscription", func() bool { return gauge(t, up.metrics) == 1 })
 	first := publish(t, up.eng, "a", "1")
 	second := publish(t, up.eng, "a", "2")
-	rs := sub.(*remoteSubscription)
-	waitFor(t, testTimeout, "the messages to be queued", func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return len(rs.queue) == 2
-	})
+	waitRemote(t, sub, "the messages to be queued", func(rs *remoteSubscription) bool { return len(rs.queue) == 2 })
 
 	sentinel := engine.Event{Gap: &engine.Gap{Reason: engine.GapTruncated}}
 	cancelled, cancel := context.WithCancel(t.Context())
@@ -281,11 +267,7 @@ func TestRemoteSourceUpstreamSlowConsumer(t *testing.T) {
 		}
 		return status.Error(codes.ResourceExhausted, "slow consumer")
 	})
-	sub, err := NewRemoteSource(dial(t, addr), RemoteConfig{}).Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := subscribeRemote(t, addr, RemoteConfig{})
 	if err := nextError(t, sub); !errors.Is(err, engine.ErrSlowConsumer) {
 		t.Fatalf("Next: %v, want ErrSlowConsumer", err)
 	}
@@ -300,17 +282,8 @@ func TestRemoteSourceDeliversWhatCameBeforeAFailure(t *testing.T) {
 		}}})
 		return status.Error(codes.Unavailable, "server is shutting down")
 	})
-	sub, err := NewRemoteSource(dial(t, addr), RemoteConfig{}).Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
-	rs := sub.(*remoteSubscription)
-	waitFor(t, testTimeout, "the stream's end", func() bool {
-		rs.mu.Lock()
-		defer rs.mu.Unlock()
-		return rs.err != nil
-	})
+	sub := subscribeRemote(t, addr, RemoteConfig{})
+	waitRemote(t, sub, "the stream's end", func(rs *remoteSubscription) bool { return rs.err != nil })
 	// A context that ended comes first while a message is queued, and the
 	// end of the stream once nothing is.
 	cancelled, cancel := context.WithCancel(t.Context())
@@ -354,11 +327,7 @@ func TestRemoteSourceProtocolErrors(t *testing.T) {
 				<-st.Context().Done()
 				return nil
 			})
-			sub, err := NewRemoteSource(dial(t, addr), RemoteConfig{}).Subscribe(testContext(t), Request{Topics: []string{"a"}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer sub.Close()
+			sub := subscribeRemote(t, addr, RemoteConfig{})
 			if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
 				t.Fatalf("Next: %v, want ErrClosed", err)
 			}
@@ -382,14 +351,9 @@ func TestRemoteSourceSilentUpstreamIsErrClosed(t *testing.T) {
 		<-st.Context().Done() // never a heartbeat
 		return nil
 	})
-	src := NewRemoteSource(dial(t, addr), RemoteConfig{UpstreamTimeout: 100 * time.Millisecond})
-	sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Close()
+	sub := subscribeRemote(t, addr, RemoteConfig{UpstreamTimeout: 100 * time.Millisecond})
 	start := time.Now()
-	err = nextError(t, sub)
+	err := nextError(t, sub)
 	if !errors.Is(err, engine.ErrClosed) || !errors.Is(err, errUpstreamSilent) {
 		t.Fatalf("Next: %v, want ErrClosed for a silent upstream", err)
 	}

@@ -25,7 +25,7 @@ func (h *Handler) admit(r *http.Request, id *auth.Identity, p params) (release f
 	if err != nil {
 		return nil, err
 	}
-	if err := h.access.Authorize(id, patterns, len(patterns)); err != nil {
+	if err := h.access.Authorize(id, patterns); err != nil {
 		return nil, err
 	}
 	// Connections that Herald does not hold itself are known by their

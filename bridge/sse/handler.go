@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 
@@ -182,10 +181,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Shutdown(ctx context.Context) error {
 	h.stop(errGoingAway)
 	h.mu.Lock()
-	if h.active == 0 && !h.closed {
-		h.closed = true
-		close(h.drained)
-	}
+	h.closeIfDrained()
 	h.mu.Unlock()
 	select {
 	case <-h.drained:
@@ -220,6 +216,12 @@ func (h *Handler) leave() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.active--
+	h.closeIfDrained()
+}
+
+// closeIfDrained closes drained once Shutdown has begun and no handler
+// runs. h.mu must be held.
+func (h *Handler) closeIfDrained() {
 	if h.active == 0 && h.stopping.Err() != nil && !h.closed {
 		h.closed = true
 		close(h.drained)
@@ -253,7 +255,7 @@ func (h *Handler) refuseAs(w http.ResponseWriter, r *http.Request, label string,
 		h.m.Refuse(reason)
 	case code == codes.Unknown, code == codes.Internal, code == codes.Canceled:
 	default:
-		h.m.Refuse(snakeCase(code.String()))
+		h.m.Refuse(gateway.CodeName(code))
 	}
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "sse: request refused",
@@ -269,22 +271,6 @@ func clip(s string) string {
 		return s[:limit] + "…"
 	}
 	return s
-}
-
-// snakeCase turns a code name such as "InvalidArgument" into
-// "invalid_argument", the refusal reasons of the metrics.
-func snakeCase(s string) string {
-	var b strings.Builder
-	for i, c := range s {
-		if c >= 'A' && c <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			c += 'a' - 'A'
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
 }
 
 // params are the validated query parameters of a request.

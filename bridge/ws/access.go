@@ -9,6 +9,7 @@ import (
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/gateway"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/internal/subreq"
 	"github.com/heraldhq/herald/topic"
@@ -25,34 +26,24 @@ import (
 // topic limit; the connection holds a slot of its client address's
 // connection limit until it ends.
 
-// grant is what the handshake admitted a connection with: whom it acts
-// for, and the release of its connection slot.
-type grant struct {
-	id      *auth.Identity
-	release func()
-}
-
 // admit checks that id may read the handshake's topics (none: the
 // connection subscribes later) and that the limits admit one more
-// connection from the client's address.
-func (h *Handler) admit(r *http.Request, id *auth.Identity, topics []string, lastEventID string) (grant, error) {
+// connection from the client's address. It returns the connection slot's
+// release, to call once when the connection ends.
+func (h *Handler) admit(r *http.Request, id *auth.Identity, topics []string, lastEventID string) (release func(), err error) {
 	if len(topics) > 0 {
 		patterns, err := bridge.ParsePatterns(topics, lastEventID)
 		if err != nil {
-			return grant{}, err
+			return nil, err
 		}
-		if err := h.access.Authorize(id, patterns, len(patterns)); err != nil {
-			return grant{}, err
+		if err := h.access.Authorize(id, patterns); err != nil {
+			return nil, err
 		}
 	} else if _, err := engine.ParseID(lastEventID); err != nil {
-		return grant{}, status.Errorf(codes.InvalidArgument,
+		return nil, status.Errorf(codes.InvalidArgument,
 			"last_event_id %s is not a message id", subreq.QuoteID(lastEventID))
 	}
-	release, err := h.access.Connect(r)
-	if err != nil {
-		return grant{}, err
-	}
-	return grant{id: id, release: release}, nil
+	return h.access.Connect(r)
 }
 
 // watchExpiry ends the connection when its identity's credential expires.
@@ -110,12 +101,13 @@ func (c *conn) covers(id *auth.Identity) error {
 // returns false when the connection ends.
 func (c *conn) refused(err error, id []byte, strike bool) bool {
 	st := status.Convert(err)
+	code := gateway.CodeName(st.Code())
 	reason := refusal.Reason(err)
 	if reason == "" {
-		reason = codeName(st.Code())
+		reason = code
 	}
 	c.h.met.Refuse(reason)
-	c.batch().refusalFrame(codeName(st.Code()), reason, st.Message(), refusal.RetryAfter(err), id)
+	c.batch().refusalFrame(code, reason, st.Message(), refusal.RetryAfter(err), id)
 	if strike {
 		return c.strike(discRefused)
 	}

@@ -28,13 +28,7 @@ func withToken(tok string) dialOpts {
 // it admits details (a refusal may carry ErrorInfo and RetryInfo).
 func wantDenied(t *testing.T, resp *http.Response, err error, status, code int, msg string) {
 	t.Helper()
-	if err == nil {
-		t.Fatalf("handshake succeeded, want %d", status)
-	}
-	if resp == nil {
-		t.Fatalf("handshake failed without a response: %v", err)
-	}
-	body := readBody(resp)
+	body := refusedBody(t, resp, err, status)
 	var eb struct {
 		Code    *int              `json:"code"`
 		Message string            `json:"message"`

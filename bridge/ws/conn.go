@@ -94,9 +94,10 @@ type conn struct {
 }
 
 // newConn returns a connection for an upgraded ws over raw, with sub (nil
-// when the handshake named no topic), the position given by the
-// handshake, and what the handshake was admitted with.
-func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscription, interval time.Duration, lastEventID string, g grant) *conn {
+// when the handshake named no topic), the identity the handshake was
+// admitted with and the release of its connection slot, and the position
+// given by the handshake.
+func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscription, id *auth.Identity, release func(), interval time.Duration, lastEventID string) *conn {
 	c := &conn{
 		h:        h,
 		ws:       ws,
@@ -105,8 +106,8 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 		raw:      hw.raw,
 		interval: interval,
 		remote:   hw.raw.RemoteAddr().String(),
-		release:  g.release,
-		id:       g.id,
+		release:  release,
+		id:       id,
 		rate:     h.access.Limits().NewConnRate(),
 		inbox:    make(chan *request, inboxLen),
 		wakeCh:   make(chan struct{}, 1),

@@ -112,7 +112,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	topics, lastEventID := q["topic"], q.Get("last_event_id")
-	g, err := h.admit(r, id, topics, lastEventID)
+	release, err := h.admit(r, id, topics, lastEventID)
 	if err != nil {
 		h.refuseErr(w, r, err)
 		return
@@ -120,7 +120,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var sub bridge.Subscription
 	if len(topics) > 0 {
 		if sub, err = h.src.Subscribe(r.Context(), bridge.Request{Topics: topics, LastEventID: lastEventID}); err != nil {
-			g.release()
+			release()
 			h.refuseErr(w, r, err)
 			return
 		}
@@ -130,7 +130,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ws, err := h.upgrader.Upgrade(hw, r, nil)
 	if err != nil {
 		// The upgrader answered, unless the connection was hijacked first.
-		g.release()
+		release()
 		if sub != nil {
 			sub.Close()
 		}
@@ -139,7 +139,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	c := newConn(h, ws, hw, sub, interval, lastEventID, g)
+	c := newConn(h, ws, hw, sub, id, release, interval, lastEventID)
 	if h.log.Enabled(r.Context(), slog.LevelDebug) {
 		h.log.LogAttrs(r.Context(), slog.LevelDebug, "websocket opened",
 			slog.String("remote", c.remote), slog.Any("topics", c.topics),
@@ -174,16 +174,9 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	h.closing = true
 	if h.drained == nil {
 		h.drained = make(chan struct{})
-		if len(h.conns) == 0 {
-			close(h.drained)
-			h.isDone = true
-		}
+		h.closeIfDrained()
 	}
-	conns := make([]*conn, 0, len(h.conns))
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
-	drained := h.drained
+	conns, drained := h.connList(), h.drained
 	h.mu.Unlock()
 
 	for _, c := range conns {
@@ -195,15 +188,21 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	h.mu.Lock()
-	conns = conns[:0]
-	for c := range h.conns {
-		conns = append(conns, c)
-	}
+	conns = h.connList()
 	h.mu.Unlock()
 	for _, c := range conns {
 		c.closeRaw()
 	}
 	return ctx.Err()
+}
+
+// connList returns the connections. h.mu must be held.
+func (h *Handler) connList() []*conn {
+	conns := make([]*conn, 0, len(h.conns))
+	for c := range h.conns {
+		conns = append(conns, c)
+	}
+	return conns
 }
 
 // shuttingDown reports whether Shutdown began.
@@ -231,11 +230,17 @@ func (h *Handler) remove(c *conn) {
 	h.met.Connections.Dec()
 	h.mu.Lock()
 	delete(h.conns, c)
+	h.closeIfDrained()
+	h.mu.Unlock()
+}
+
+// closeIfDrained closes drained once Shutdown has made it and no
+// connection is left. h.mu must be held.
+func (h *Handler) closeIfDrained() {
 	if h.drained != nil && !h.isDone && len(h.conns) == 0 {
 		close(h.drained)
 		h.isDone = true
 	}
-	h.mu.Unlock()
 }
 
 // refuseErr refuses a handshake with err, a status error: a refusal of
@@ -247,12 +252,12 @@ func (h *Handler) refuseErr(w http.ResponseWriter, r *http.Request, err error) {
 	switch code := status.Code(err); code {
 	case codes.Internal, codes.Unknown:
 		h.log.LogAttrs(r.Context(), slog.LevelError, "websocket subscribe failed", slog.String("error", err.Error()))
-		reason, err = codeName(codes.Internal), status.Error(codes.Internal, "internal error")
+		reason, err = gateway.CodeName(codes.Internal), status.Error(codes.Internal, "internal error")
 	case codes.Canceled:
 		return // the client went away
 	default:
 		if reason == "" {
-			reason = codeName(code)
+			reason = gateway.CodeName(code)
 		}
 	}
 	h.refuse(w, reason, err)

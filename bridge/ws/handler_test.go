@@ -9,9 +9,10 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// wantRefused fails unless the handshake was refused with status and the
-// JSON error body with code and a message containing msg.
-func wantRefused(t *testing.T, resp *http.Response, err error, status, code int, msg string) {
+// refusedBody fails unless the handshake failed with a response, and
+// returns the response's body; status, the one wanted, is for the failure
+// message.
+func refusedBody(t *testing.T, resp *http.Response, err error, status int) []byte {
 	t.Helper()
 	if err == nil {
 		t.Fatalf("handshake succeeded, want %d", status)
@@ -19,7 +20,14 @@ func wantRefused(t *testing.T, resp *http.Response, err error, status, code int,
 	if resp == nil {
 		t.Fatalf("handshake failed without a response: %v", err)
 	}
-	body := readBody(resp)
+	return readBody(resp)
+}
+
+// wantRefused fails unless the handshake was refused with status and the
+// JSON error body with code and a message containing msg.
+func wantRefused(t *testing.T, resp *http.Response, err error, status, code int, msg string) {
+	t.Helper()
+	body := refusedBody(t, resp, err, status)
 	if resp.StatusCode != status {
 		t.Fatalf("status %d (%s), want %d", resp.StatusCode, body, status)
 	}

@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"strings"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/gateway"
 	"github.com/heraldhq/herald/internal/subreq"
 	"github.com/heraldhq/herald/topic"
 )
@@ -142,7 +142,7 @@ func (c *conn) subscribeFailed(err error, id []byte) bool {
 			slog.String("remote", c.remote), slog.String("error", err.Error()))
 		c.batch().errorFrame("internal", "internal error", id)
 	default:
-		c.batch().errorFrame(codeName(st.Code()), st.Message(), id)
+		c.batch().errorFrame(gateway.CodeName(st.Code()), st.Message(), id)
 	}
 	return true
 }
@@ -163,21 +163,4 @@ func keepOrder(old, topics []string) []string {
 		}
 	}
 	return out
-}
-
-// codeName is the snake_case name of a gRPC code ("permission_denied"),
-// the code of an error frame.
-func codeName(c codes.Code) string {
-	name := c.String()
-	var b strings.Builder
-	for i, r := range name {
-		if r >= 'A' && r <= 'Z' {
-			if i > 0 {
-				b.WriteByte('_')
-			}
-			r += 'a' - 'A'
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }
