@@ -3,7 +3,6 @@ package bridge
 import (
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/internal/subreq"
@@ -60,19 +59,10 @@ func (a *Access) Authenticate(r *http.Request, origin Admission) (*auth.Identity
 	return a.Verify(credential)
 }
 
-// Verify returns the identity of a credential ("" for none). A credential
-// that verifies (within the authenticator's leeway) but whose expiry has
-// passed is refused with token_expired: a stream opened with it would end
-// at once.
+// Verify returns the identity of a credential ("" for none), as the
+// Authenticator does (an expired token is refused with token_expired).
 func (a *Access) Verify(credential string) (*auth.Identity, error) {
-	id, err := a.auth.Authenticate(credential)
-	if err != nil {
-		return nil, err
-	}
-	if id.Expired(time.Now()) {
-		return nil, auth.ExpiredError()
-	}
-	return id, nil
+	return a.auth.Authenticate(credential)
 }
 
 // ParsePatterns parses the topics and resume id of a subscription
@@ -111,15 +101,4 @@ func ClientIP(remoteAddr string) string {
 		return remoteAddr
 	}
 	return host
-}
-
-// WhenExpired calls expired, on a goroutine of its own, when id's
-// credential expires: at once if it already has. A credential that does
-// not expire never calls it. stop cancels the call, and reports whether it
-// did so before the call began.
-func WhenExpired(id *auth.Identity, expired func()) (stop func() bool) {
-	if id.Expires.IsZero() {
-		return func() bool { return true }
-	}
-	return time.AfterFunc(time.Until(id.Expires), expired).Stop
 }

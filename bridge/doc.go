@@ -10,7 +10,7 @@
 // package also holds what they share: the JSON message envelope
 // (AppendEnvelope), the origin check (OriginPolicy), and the access checks
 // of a request (Access: its credential, topic permissions, connection slot
-// and limits, and WhenExpired for ending a connection when its token does).
+// and limits).
 //
 // # Encoding once
 //

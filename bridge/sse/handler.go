@@ -114,7 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithCancelCause(context.WithoutCancel(reqCtx))
 	clientGone := context.AfterFunc(reqCtx, func() { cancel(context.Cause(reqCtx)) })
 	stopOnShutdown := context.AfterFunc(h.stopping, func() { cancel(errGoingAway) })
-	stopOnExpiry := bridge.WhenExpired(id, func() { cancel(errTokenExpired) })
+	stopOnExpiry := id.AtExpiry(func() { cancel(errTokenExpired) })
 	end := func() {
 		stopOnExpiry()
 		stopOnShutdown()

@@ -49,7 +49,7 @@ func (h *Handler) admit(r *http.Request, id *auth.Identity, topics []string, las
 // watchExpiry ends the connection when its identity's credential expires.
 // The writer owns stopExpiry.
 func (c *conn) watchExpiry() {
-	c.stopExpiry = bridge.WhenExpired(c.id, func() { c.end(discTokenExpired) })
+	c.stopExpiry = c.id.AtExpiry(func() { c.end(discTokenExpired) })
 }
 
 // authenticate answers an "auth" frame: a credential that verifies and
