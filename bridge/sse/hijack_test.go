@@ -131,7 +131,11 @@ func TestHTTP1ClientThatLeavesIsNoticedAtOnce(t *testing.T) {
 		t.Fatalf("subscriptions gauge %v, want 1", n)
 	}
 	_ = conn.Close()
+	left := time.Now()
 	waitFor(t, testTimeout, "the stream's end", func() bool { return e.subscriptions(t) == 0 })
+	if took, limit := time.Since(left), 2*100*time.Millisecond+time.Second; took > limit {
+		t.Errorf("the stream ended %v after its client left, want within two intervals (%v with slack)", took, limit)
+	}
 	if n := value(t, e.metrics.Connections.WithLabelValues(metrics.TransportSSE)); n != 0 {
 		t.Fatalf("connections gauge %v after the client left", n)
 	}
@@ -167,7 +171,11 @@ func TestHTTP1ClientThatLeavesIsNoticedByHeartbeats(t *testing.T) {
 		t.Fatalf("got %+v, want a heartbeat", f)
 	}
 	_ = conn.Close()
+	left := time.Now()
 	waitFor(t, testTimeout, "the stream's end", func() bool { return e.subscriptions(t) == 0 })
+	if took, limit := time.Since(left), 2*100*time.Millisecond+time.Second; took > limit {
+		t.Errorf("the stream ended %v after its client left, want within two intervals (%v with slack)", took, limit)
+	}
 	if n := value(t, e.metrics.Connections.WithLabelValues(metrics.TransportSSE)); n != 0 {
 		t.Fatalf("connections gauge %v after the client left", n)
 	}

@@ -87,13 +87,18 @@ func TestDeadClientIsFreedByTheWriteDeadline(t *testing.T) {
 	// The dead client reads nothing: its socket fills, a write blocks, and
 	// its deadline frees the stream. The other client is not held up.
 	payload := strings.Repeat("x", 16<<10)
-	start := time.Now()
 	for range 64 {
 		id := e.publish(t, "t", payload)
 		alive.message(t, id, payload)
 	}
+	// The dead client's socket is full well before the last message, so
+	// its write has been blocked since then at the latest: it is freed
+	// within two intervals of it (plus slack for a busy machine).
+	last := time.Now()
 	waitFor(t, testTimeout, "the dead client's stream to end", func() bool { return e.subscriptions(t) == 1 })
-	t.Logf("dead client freed %v after the traffic began (write timeout %v)", time.Since(start), interval)
+	if took, limit := time.Since(last), 2*interval+time.Second; took > limit {
+		t.Errorf("dead client freed %v after the last message, want within %v", took, limit)
+	}
 	if n := value(t, e.metrics.SlowConsumers.WithLabelValues(metrics.TransportSSE)); n != 1 {
 		t.Fatalf("%v slow consumers counted, want 1", n)
 	}
