@@ -116,3 +116,35 @@ func FuzzMessageFrame(f *testing.F) {
 		}
 	})
 }
+
+// A message's frame is encoded once and shared: every stream that sends
+// it gets the same bytes, not a copy of its own.
+func TestMessageFrameEncodedOnce(t *testing.T) {
+	m := &engine.Message{ID: engine.ID{Epoch: 7, Seq: 1}, Topic: "news", Data: []byte("hello")}
+	for _, envelope := range []bool{false, true} {
+		a, b := messageFrame(m, envelope), messageFrame(m, envelope)
+		if &a[0] != &b[0] {
+			t.Errorf("envelope %v: the second stream got a frame of its own", envelope)
+		}
+	}
+	if raw, env := messageFrame(m, false), messageFrame(m, true); &raw[0] == &env[0] {
+		t.Error("raw and envelope frames share one encoding")
+	}
+}
+
+// Heartbeats are lightly jittered: a tenth of the interval at most, never
+// later than the interval, and not all the same.
+func TestHeartbeatJitter(t *testing.T) {
+	c := &clock{interval: time.Second}
+	seen := map[time.Duration]bool{}
+	for range 100 {
+		d := c.jittered()
+		if d > time.Second || d < 900*time.Millisecond {
+			t.Fatalf("jittered interval %v, want within [900ms, 1s]", d)
+		}
+		seen[d] = true
+	}
+	if len(seen) < 2 {
+		t.Errorf("100 jittered intervals took %d value(s): no jitter", len(seen))
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/heraldhq/herald/engine"
 )
 
 func TestPingPong(t *testing.T) {
@@ -336,5 +338,14 @@ func TestPipelinedFrames(t *testing.T) {
 		if f := expect(t, c, "pong"); string(f.ID) != fmt.Sprint(i) {
 			t.Fatalf("pong %s, want id %d", f.raw, i)
 		}
+	}
+}
+
+// A message's frame is encoded once and shared by every connection that
+// sends it.
+func TestMessageFrameEncodedOnce(t *testing.T) {
+	m := &engine.Message{ID: engine.ID{Epoch: 7, Seq: 1}, Topic: "news", Data: []byte("hello")}
+	if a, b := messageFrame(m), messageFrame(m); &a[0] != &b[0] {
+		t.Error("the second connection got a frame of its own")
 	}
 }
