@@ -180,6 +180,7 @@ func TestStartBridgeRefusesBadConfig(t *testing.T) {
 		{},
 		{Upstream: "localhost:9090", QueueLen: -1},
 		{Upstream: "localhost:9090", Browser: app.BrowserConfig{WriteTimeout: -time.Second}},
+		{Upstream: "localhost:9090", Browser: app.BrowserConfig{CoalesceWindow: 2 * time.Second}},
 	} {
 		if _, err := app.StartBridge(t.Context(), cfg); !errors.Is(err, app.ErrInvalidConfig) {
 			t.Errorf("StartBridge(%+v) = %v, want ErrInvalidConfig", cfg, err)

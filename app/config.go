@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/auth"
+	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/bridge/sse"
 	"github.com/heraldhq/herald/bridge/ws"
 	"github.com/heraldhq/herald/engine/memory"
@@ -123,7 +124,7 @@ type Config struct {
 type BrowserConfig struct {
 	// CoalesceWindow is how long a busy connection's writer waits to
 	// gather more frames into one write: fewer system calls and less CPU
-	// per delivered message, at most this much more latency. Default 5ms;
+	// per delivered message, at most this much more latency. Default 10ms;
 	// negative turns coalescing off.
 	CoalesceWindow time.Duration
 	// WriteTimeout bounds each write to a subscriber (browser connections
@@ -148,6 +149,8 @@ func (b BrowserConfig) withDefaults() (BrowserConfig, error) {
 		return b, fmt.Errorf("%w: Browser.SSERetry is negative", ErrInvalidConfig)
 	case b.WSReadLimit < 0:
 		return b, fmt.Errorf("%w: Browser.WSReadLimit is negative", ErrInvalidConfig)
+	case b.CoalesceWindow > bridge.MaxCoalesceWindow:
+		return b, fmt.Errorf("%w: Browser.CoalesceWindow %v is longer than %v", ErrInvalidConfig, b.CoalesceWindow, bridge.MaxCoalesceWindow)
 	}
 	orDefault(&b.CoalesceWindow, DefaultCoalesceWindow)
 	orDefault(&b.WriteTimeout, DefaultWriteTimeout)

@@ -287,6 +287,11 @@ func TestStartRefusesBadConfig(t *testing.T) {
 	if _, err := app.Start(t.Context(), cfg); !errors.Is(err, app.ErrInvalidConfig) {
 		t.Fatalf("negative keepalive time: %v, want ErrInvalidConfig", err)
 	}
+	cfg = testConfig(t)
+	cfg.Browser.CoalesceWindow = 2 * time.Second // over bridge.MaxCoalesceWindow
+	if _, err := app.Start(t.Context(), cfg); !errors.Is(err, app.ErrInvalidConfig) {
+		t.Fatalf("a coalesce window of 2s: %v, want ErrInvalidConfig", err)
+	}
 }
 
 func TestStartFailsOnBusyAddressAndReleasesEverything(t *testing.T) {

@@ -23,9 +23,18 @@
 //
 // # Concurrency
 //
-// Sources are safe for concurrent use. A Subscription's Next is called by
-// one goroutine at a time (a connection's single writer); its Close is safe
-// to call concurrently with Next and more than once. A remote subscription
+// Sources are safe for concurrent use. A Subscription's Next and TryNext
+// are called by one goroutine at a time (a connection's single writer);
+// Wake and Close are safe to call concurrently with them, Close more than
+// once. The transports' writers poll with TryNext and wait on Ready, so
+// one channel wakes them for events and, through Wake, for anything else.
+//
+// # Coalescing
+//
+// Pace decides when a writer holds a batch to let more events join it in
+// one write: only while the connection is busy, for at most the
+// configured window. Wheel is the one timer a transport's writers wait on
+// meanwhile. A remote subscription
 // runs one goroutine that reads its upstream stream into a queue bounded in
 // events and bytes; Close waits for it to return.
 package bridge

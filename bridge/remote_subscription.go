@@ -76,14 +76,7 @@ func (s *remoteSubscription) Next(ctx context.Context, dst []engine.Event) ([]en
 			return dst, err
 		}
 		if len(s.queue) > 0 {
-			dst = append(dst, s.queue...)
-			clear(s.queue)
-			if cap(s.queue) > maxKeptQueue {
-				s.queue = nil
-			} else {
-				s.queue = s.queue[:0]
-			}
-			s.liveCount, s.liveBytes = 0, 0
+			dst = s.drainLocked(dst)
 			s.mu.Unlock()
 			return dst, nil
 		}
@@ -94,6 +87,44 @@ func (s *remoteSubscription) Next(ctx context.Context, dst []engine.Event) ([]en
 			return dst, ctx.Err()
 		}
 	}
+}
+
+// TryNext appends the queued events to dst without waiting. Events
+// received before the upstream stream failed are handed out before its
+// error.
+func (s *remoteSubscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) > 0 {
+		return s.drainLocked(dst), nil
+	}
+	return dst, s.err
+}
+
+// Ready returns the channel that gets a token when the queue may have
+// become non-empty or the subscription ended.
+func (s *remoteSubscription) Ready() <-chan struct{} { return s.wake }
+
+// Wake leaves a token on the Ready channel.
+func (s *remoteSubscription) Wake() { s.signal() }
+
+// drainLocked moves the queued events to dst and takes the wake token,
+// if one waits: what left it is handed out now (see the memory engine's
+// subscription, which does the same). s.mu must be held.
+func (s *remoteSubscription) drainLocked(dst []engine.Event) []engine.Event {
+	dst = append(dst, s.queue...)
+	clear(s.queue)
+	if cap(s.queue) > maxKeptQueue {
+		s.queue = nil
+	} else {
+		s.queue = s.queue[:0]
+	}
+	s.liveCount, s.liveBytes = 0, 0
+	select {
+	case <-s.wake:
+	default:
+	}
+	return dst
 }
 
 // maxKeptQueue is the largest queue buffer kept after a drain; a larger

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -436,4 +437,52 @@ func TestInternerKeepsNewerMessages(t *testing.T) {
 	}
 	runtime.KeepAlive(m3)
 	_ = m1
+}
+
+// TestRemoteSourceTryNextAndReady: a reader that polls with TryNext and
+// waits on Ready, as the browser transports do, gets every message in
+// order, then what came before the upstream's failure, then the failure.
+func TestRemoteSourceTryNextAndReady(t *testing.T) {
+	t.Parallel()
+	up := startUpstream(t, server.Config{}, memory.Options{})
+	sub := subscribeRemote(t, up.addr, RemoteConfig{})
+	if evs, err := sub.TryNext(nil); len(evs) != 0 || err != nil {
+		t.Fatalf("TryNext with nothing ready: %+v, %v", evs, err)
+	}
+	const n = 30
+	var want []engine.ID
+	for range n {
+		want = append(want, publish(t, up.eng, "a", "m"))
+	}
+	var got []engine.ID
+	for len(got) < n {
+		evs, err := sub.TryNext(nil)
+		if err != nil {
+			t.Fatalf("TryNext: %v", err)
+		}
+		for _, ev := range evs {
+			got = append(got, ev.Message.ID)
+		}
+		if len(evs) == 0 {
+			select {
+			case <-sub.Ready():
+			case <-time.After(testTimeout):
+				t.Fatalf("Ready gave nothing with %d of %d messages received", len(got), n)
+			}
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+
+	up.stop(t)
+	select {
+	case <-sub.Ready():
+	case <-time.After(testTimeout):
+		t.Fatal("Ready gave nothing after the upstream stopped")
+	}
+	waitRemote(t, sub, "the stream's end", func(rs *remoteSubscription) bool { return rs.err != nil })
+	if _, err := sub.TryNext(nil); !errors.Is(err, engine.ErrClosed) {
+		t.Fatalf("TryNext after the upstream stopped: %v, want ErrClosed", err)
+	}
 }

@@ -54,6 +54,22 @@ type Subscription interface {
 	// after Close.
 	Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error)
 
+	// TryNext is Next without the wait, with the contract of
+	// engine.Subscription.TryNext: it appends the events that are ready
+	// and returns at once.
+	TryNext(dst []engine.Event) ([]engine.Event, error)
+
+	// Ready returns the channel that receives a value when events may have
+	// become ready or the subscription ended, with the contract of
+	// engine.Subscription.Ready. Writers that wait for more than events
+	// wait on it and call TryNext.
+	Ready() <-chan struct{}
+
+	// Wake leaves a value on the Ready channel without blocking, with the
+	// contract of engine.Subscription.Wake: how a writer waiting on Ready
+	// is woken for its own reasons.
+	Wake()
+
 	// Close ends the subscription and frees its resources.
 	Close()
 }

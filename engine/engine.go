@@ -117,6 +117,30 @@ type Subscription interface {
 	// reader resumes from the last message it handled.
 	Next(ctx context.Context, dst []Event) ([]Event, error)
 
+	// TryNext is Next without the wait: it appends the events that are
+	// ready to dst and returns at once, with nothing appended and a nil
+	// error when none is. Its errors are Next's, less ctx's. A reader that
+	// waits by itself (on Ready, and whatever else it waits for) calls
+	// TryNext rather than Next.
+	TryNext(dst []Event) ([]Event, error)
+
+	// Ready returns a channel that receives a value when events may have
+	// become ready, or the subscription ended, since TryNext or Next last
+	// handed out everything that was queued, and when Wake is called. A
+	// value may come with nothing ready (a reader then calls TryNext and
+	// waits again), but one never fails to come when something is. The
+	// channel is the same for the subscription's life.
+	Ready() <-chan struct{}
+
+	// Wake leaves a value on the Ready channel unless one already waits
+	// there, without blocking: a reader that waits on Ready for reasons
+	// of its own besides events (a timer, a request from another
+	// goroutine) is woken through it. TryNext and Next may take such a
+	// value along with the events they hand out, so a reader checks its
+	// own reasons after TryNext and before it waits. Safe to call from any
+	// goroutine, also after Close.
+	Wake()
+
 	// Close ends the subscription and frees its resources.
 	Close()
 }

@@ -26,6 +26,7 @@
 # BENCH_HTTP_ADDR (127.0.0.1:18080) are where the server listens;
 # BENCH_SERVER_CPU (0) and BENCH_CLIENT_CPU (1) the cores; BENCH_NOFILE
 # (200000) the file limit; BENCH_SERVER_FLAGS extra `herald serve` flags;
+# BENCH_SERVER_ENV extra environment for the server (e.g. GODEBUG=...);
 # BENCH_SERVER_LOG the file the server logs to (default: a new temporary
 # file, named on stderr).
 set -euo pipefail
@@ -77,7 +78,7 @@ trap stop_server EXIT
 
 start_server() {
   # shellcheck disable=SC2086 # BENCH_SERVER_FLAGS is a list of flags
-  taskset -c "$server_cpu" bin/herald serve --grpc-addr "$grpc_addr" --http-addr "$http_addr" \
+  env ${BENCH_SERVER_ENV:-} taskset -c "$server_cpu" bin/herald serve --grpc-addr "$grpc_addr" --http-addr "$http_addr" \
     --log-level warn --max-connections-per-ip 0 ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
   server_pid=$!
   for _ in $(seq 100); do

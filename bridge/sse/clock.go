@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"context"
 	"math"
 	"math/rand/v2"
 	"sync/atomic"
@@ -10,9 +9,10 @@ import (
 
 // clock is the one heartbeat timer of a stream. When the stream has
 // written nothing for the heartbeat interval (lightly jittered, so that
-// streams opened together do not beat together) while it waits for
-// events, the clock cancels the wait context: Subscription.Next returns and
-// the stream's goroutine writes a heartbeat.
+// streams opened together do not beat together), the clock marks itself
+// woken and calls wake, which wakes the stream's goroutine where it waits
+// (the subscription's Ready channel): the goroutine then writes a
+// heartbeat.
 //
 // Traffic does not touch the timer: the stream's goroutine records the end
 // of each write with one atomic store (wrote). The timer fires at the
@@ -20,32 +20,24 @@ import (
 // moment since, re-arms itself for the remainder. A busy stream costs one
 // timer firing per interval; an idle one a firing and a wake.
 //
-// The firings form one chain: each either re-arms the timer or cancels the
-// wait, and after a wake only the stream's goroutine re-arms it (rearm). So
-// at most one firing is pending or running at any time, and the wait
-// context is replaced only while none is.
+// The firings form one chain: each either re-arms the timer or wakes the
+// stream, and after a wake only the stream's goroutine re-arms it
+// (rearm). So at most one firing is pending or running at any time.
 type clock struct {
 	interval time.Duration
 	base     time.Time // monotonic origin of last
-	parent   context.Context
+	wake     func()
 
 	last    atomic.Int64 // end of the last write, in nanoseconds since base
 	due     atomic.Int64 // the current jittered interval, in nanoseconds
-	wait    atomic.Pointer[waiter]
+	fired   atomic.Bool  // a heartbeat came due; cleared by rearm
 	stopped atomic.Bool
 	timer   *time.Timer
 }
 
-// waiter is the context Subscription.Next waits on.
-type waiter struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-}
-
-// newClock starts a clock for a stream whose context is parent.
-func newClock(parent context.Context, interval time.Duration) *clock {
-	c := &clock{interval: interval, base: time.Now(), parent: parent}
-	c.newWait()
+// newClock starts a clock that calls wake when a heartbeat comes due.
+func newClock(interval time.Duration, wake func()) *clock {
+	c := &clock{interval: interval, base: time.Now(), wake: wake}
 	c.due.Store(int64(c.jittered()))
 	// Create the timer in effect disarmed, then arm it once c.timer is
 	// set: fire uses c.timer.
@@ -64,16 +56,8 @@ func (c *clock) jittered() time.Duration {
 	return c.interval - time.Duration(rand.Int64N(spread))
 }
 
-func (c *clock) newWait() {
-	ctx, cancel := context.WithCancel(c.parent)
-	c.wait.Store(&waiter{ctx: ctx, cancel: cancel})
-}
-
-// waitContext is the context to pass to Subscription.Next.
-func (c *clock) waitContext() context.Context { return c.wait.Load().ctx }
-
-// woken reports whether the clock cancelled the current wait.
-func (c *clock) woken() bool { return c.wait.Load().ctx.Err() != nil }
+// woken reports whether a heartbeat came due since the last rearm.
+func (c *clock) woken() bool { return c.fired.Load() }
 
 // wrote records that a write ended at now.
 func (c *clock) wrote(now time.Time) { c.last.Store(int64(now.Sub(c.base))) }
@@ -87,22 +71,21 @@ func (c *clock) idle(now time.Time) time.Duration {
 // when a write raced the timer.
 func (c *clock) isDue(now time.Time) bool { return c.idle(now) >= time.Duration(c.due.Load()) }
 
-// rearm replaces the cancelled wait and re-arms the timer with a fresh
-// jitter. Call it after every wake (woken reported true), once any
-// heartbeat has been written.
+// rearm clears the wake and re-arms the timer with a fresh jitter. Call
+// it after every wake (woken reported true), once any heartbeat has been
+// written.
 func (c *clock) rearm(now time.Time) {
-	c.newWait()
+	c.fired.Store(false)
 	due := c.jittered()
 	c.due.Store(int64(due))
 	c.timer.Reset(due - c.idle(now))
 }
 
-// stop stops the clock and releases the wait context. A firing that runs
-// concurrently finds the clock stopped and does nothing.
+// stop stops the clock. A firing that runs concurrently finds the clock
+// stopped and does nothing.
 func (c *clock) stop() {
 	c.stopped.Store(true)
 	c.timer.Stop()
-	c.wait.Load().cancel()
 }
 
 // fire runs on the timer's goroutine.
@@ -115,5 +98,6 @@ func (c *clock) fire() {
 		c.timer.Reset(due - idle)
 		return
 	}
-	c.wait.Load().cancel()
+	c.fired.Store(true)
+	c.wake()
 }

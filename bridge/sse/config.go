@@ -24,7 +24,7 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultCoalesceWindow is the longest a busy stream waits to gather
 	// more events into one write (see Config.CoalesceWindow).
-	DefaultCoalesceWindow = 5 * time.Millisecond
+	DefaultCoalesceWindow = 10 * time.Millisecond
 )
 
 // Config configures a Handler. The zero value is ready to use: every zero
@@ -47,17 +47,17 @@ type Config struct {
 	// WriteTimeout bounds each write of a batch of frames. A client that
 	// stops reading fills its socket; when a write stays blocked this
 	// long, the stream ends as a slow consumer and its resources are
-	// freed. Zero means 10s.
+	// freed. The deadline is renewed lazily, so a write may be given
+	// between half of WriteTimeout and all of it. Zero means 10s.
 	WriteTimeout time.Duration
-	// CoalesceWindow trades latency for CPU under load. A stream that
-	// wrote two batches of messages within the window is busy: its writer
-	// then waits, at most one window, for the next tick of a clock shared
-	// by all the handler's streams before it takes more events, so that
-	// everything that arrives meanwhile goes out in one write after one
-	// wake-up, instead of a write and a wake-up per message. A stream that
-	// was idle writes at once, so isolated messages pay no latency; a busy
-	// one at most the window. Zero means 5ms; negative disables
-	// coalescing.
+	// CoalesceWindow trades latency for CPU under load. A busy stream,
+	// whose recent events came less than a window and a quarter apart
+	// (see bridge.Pace), holds the events it took for the window, so that
+	// everything that arrives meanwhile goes out in the same write after
+	// one wake-up, instead of a write and a wake-up per message. A stream
+	// that was quiet writes at once, so isolated messages pay no latency;
+	// a busy one at most the window. Zero means DefaultCoalesceWindow;
+	// negative disables coalescing; at most bridge.MaxCoalesceWindow.
 	CoalesceWindow time.Duration
 	// AllowedOrigins lists the browser origins, other than the server's
 	// own, that may open a stream: exact origins or origins with one

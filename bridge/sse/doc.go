@@ -24,13 +24,16 @@
 //
 // A Handler is safe for concurrent use. Each stream has exactly one writer:
 // it waits for events, encodes them, and writes each batch in one write
-// under a write deadline. A busy stream waits up to Config.CoalesceWindow,
-// for a tick shared by all streams, so that the events of that time share
-// one write and one wake-up. Nothing else touches the response:
-// heartbeats come from one timer per stream, re-armed by traffic, which
-// only wakes the writer; Shutdown, and the expiry of a stream's
-// credential, only cancel the streams' contexts, and each writer then
-// writes its own going_away or token_expired event and returns. A writer
+// under a write deadline. A busy stream holds the events it took for
+// Config.CoalesceWindow (see bridge.Pace; the waits end on the ticks of
+// one bridge.Wheel shared by all streams), so that the events of that time
+// share one write and one wake-up. The writer waits on one channel, its
+// subscription's Ready, where the clock and the stream's end wake it too.
+// Nothing else touches the response: heartbeats come from one timer per
+// stream, re-armed by traffic, which only wakes the writer; Shutdown, and
+// the expiry of a stream's credential, only cancel the streams' contexts,
+// and each writer then writes its own going_away or token_expired event
+// and returns. A writer
 // checks its context before it writes events, so none goes out once the
 // context has ended, even when the source still has some ready. A client
 // that stops reading is noticed through the write deadline.

@@ -28,7 +28,7 @@ type Handler struct {
 	m       *metrics.Transport
 	origins *bridge.OriginPolicy
 	access  *bridge.Access
-	pacer   *pacer // nil when coalescing is off
+	wheel   *bridge.Wheel // the clock of the coalescing window; nil when off
 
 	// stopping is cancelled with errGoingAway when Shutdown begins; every
 	// stream's context ends with it.
@@ -51,10 +51,8 @@ func New(src bridge.Source, cfg Config) *Handler {
 		m:       cfg.Metrics.Transport(metrics.TransportSSE),
 		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
 		access:  bridge.NewAccess(cfg.Auth, cfg.Limits),
+		wheel:   bridge.NewWheel(cfg.CoalesceWindow),
 		drained: make(chan struct{}),
-	}
-	if cfg.CoalesceWindow > 0 {
-		h.pacer = &pacer{window: cfg.CoalesceWindow}
 	}
 	h.stopping, h.stop = context.WithCancelCause(context.Background())
 	return h

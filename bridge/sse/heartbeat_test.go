@@ -69,7 +69,13 @@ func TestHeartbeatParameterIsHonouredAndClamped(t *testing.T) {
 func TestClockIsRearmedByTraffic(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		const interval = 10 * time.Second
-		c := newClock(t.Context(), interval)
+		wakes := make(chan struct{}, 1)
+		c := newClock(interval, func() {
+			select {
+			case wakes <- struct{}{}:
+			default:
+			}
+		})
 		defer c.stop()
 		start := time.Now()
 
@@ -84,7 +90,7 @@ func TestClockIsRearmedByTraffic(t *testing.T) {
 		}
 		// Silence: the wake comes within the interval, not before 9/10 of it.
 		lastWrite := time.Now()
-		<-c.waitContext().Done()
+		<-wakes
 		idle := time.Since(lastWrite)
 		if idle < interval*9/10 || idle > interval {
 			t.Fatalf("woken after %v of silence, want within [%v, %v]", idle, interval*9/10, interval)
@@ -104,7 +110,10 @@ func TestClockIsRearmedByTraffic(t *testing.T) {
 		if c.woken() {
 			t.Fatal("woken too early after rearm")
 		}
-		<-c.waitContext().Done()
+		<-wakes
+		if !c.woken() {
+			t.Fatal("woken but the clock does not say so")
+		}
 		if idle := time.Since(lastWrite); idle > 2*interval+time.Nanosecond {
 			t.Fatalf("second wake after %v", idle)
 		}
@@ -140,29 +149,4 @@ func TestWriterWithoutDeadlines(t *testing.T) {
 			t.Fatalf("body %q lacks %q", body, want)
 		}
 	}
-}
-
-// TestPacerSharesOneTick checks, on synctest's fake time, that the streams
-// waiting together are released by one tick a window after the first of
-// them, and that a later wait gets a new tick.
-func TestPacerSharesOneTick(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		p := &pacer{window: 5 * time.Millisecond}
-		start := time.Now()
-		a := p.next()
-		time.Sleep(2 * time.Millisecond)
-		b := p.next()
-		if a != b {
-			t.Fatal("waiters within one window got different ticks")
-		}
-		<-b
-		if d := time.Since(start); d != 5*time.Millisecond {
-			t.Fatalf("tick after %v, want one window after the first waiter", d)
-		}
-		synctest.Wait()
-		if c := p.next(); c == a {
-			t.Fatal("a new wait got the past tick")
-		}
-		time.Sleep(5 * time.Millisecond) // let the new tick fire before the bubble ends
-	})
 }

@@ -418,36 +418,48 @@ func (b blockingSource) Subscribe(context.Context, bridge.Request) (bridge.Subsc
 var errBlocked = errors.New("released")
 
 // readySource is a source whose subscriptions always have a message
-// ready, as a source whose queue never runs dry: Next hands one out at
-// once, whatever its context says. The message's data is "late" when the
-// stream's context had ended, by expiry or Shutdown, as Next handed it
-// out, and "live" otherwise.
+// ready, as a source whose queue never runs dry: TryNext hands one out at
+// once. The message's data is "late" when the stream's context (the one
+// the stream subscribed with) had ended, by expiry or Shutdown, as it was
+// handed out, and "live" otherwise.
 type readySource struct{}
 
-func (readySource) Subscribe(_ context.Context, req bridge.Request) (bridge.Subscription, error) {
-	return &readySubscription{topics: req.Topics}, nil
+func (readySource) Subscribe(ctx context.Context, req bridge.Request) (bridge.Subscription, error) {
+	ready := make(chan struct{})
+	close(ready)
+	return &readySubscription{ctx: ctx, topics: req.Topics, ready: ready}, nil
 }
 
 // readySubscription is a subscription of readySource.
 type readySubscription struct {
+	ctx    context.Context
 	topics []string
 	seq    uint64
+	ready  chan struct{} // closed: always ready
 }
 
 func (s *readySubscription) Subscribed() bridge.Subscribed {
 	return bridge.Subscribed{Topics: s.topics, CurrentID: engine.ID{Epoch: 1}.String()}
 }
 
-func (s *readySubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
+func (s *readySubscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
 	time.Sleep(time.Millisecond) // a steady flow rather than a busy loop
 	s.seq++
 	data := "live"
-	if cause := context.Cause(ctx); errors.Is(cause, errTokenExpired) || errors.Is(cause, errGoingAway) {
+	if cause := context.Cause(s.ctx); errors.Is(cause, errTokenExpired) || errors.Is(cause, errGoingAway) {
 		data = "late"
 	}
 	return append(dst, engine.Event{Message: &engine.Message{
 		ID: engine.ID{Epoch: 1, Seq: s.seq}, Topic: s.topics[0], Data: []byte(data), Time: time.Now(),
 	}}), nil
 }
+
+func (s *readySubscription) Next(_ context.Context, dst []engine.Event) ([]engine.Event, error) {
+	return s.TryNext(dst)
+}
+
+func (s *readySubscription) Ready() <-chan struct{} { return s.ready }
+
+func (s *readySubscription) Wake() {}
 
 func (s *readySubscription) Close() {}

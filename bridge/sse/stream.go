@@ -33,6 +33,9 @@ type stream struct {
 	events []engine.Event
 	remote string // the client's address, for the logs
 
+	// stopWake stops the wake of the goroutine at the context's end.
+	stopWake func() bool
+
 	// hc is the connection of a stream that took its HTTP/1.1 connection
 	// over (see conn.go); w, rc and r are nil then.
 	hc *hijacked
@@ -48,8 +51,8 @@ type stream struct {
 	// failed is set once a write failed: the client is gone or stalled.
 	failed bool
 
-	// When the last two batches of messages were written (see pace).
-	prevBatch, lastBatch time.Time
+	// pace says when to gather a burst for the coalescing window.
+	pace bridge.Pace
 
 	// renew asks a hijacked stream to go on as a new goroutine: writes
 	// grow a goroutine's stack, and the garbage collector does not shrink
@@ -71,13 +74,15 @@ func newStream(h *Handler, w http.ResponseWriter, r *http.Request, ctx context.C
 		p:      p,
 		log:    h.log,
 		remote: r.RemoteAddr,
+		pace:   bridge.NewPace(h.wheel),
 	}
 }
 
-// release stops the stream's heartbeat clock.
+// release stops the stream's heartbeat clock and the wake at its end.
 func (s *stream) release() {
 	if s.clock != nil {
 		s.clock.stop()
+		s.stopWake()
 	}
 }
 
@@ -112,23 +117,42 @@ func (s *stream) begin() bool {
 	}
 	s.buf = appendRetry(s.buf, s.h.cfg.Retry)
 	s.buf = appendSubscribed(s.buf, s.sub.Subscribed(), s.p.heartbeat, !s.p.resumes)
-	s.clock = newClock(s.ctx, s.p.heartbeat)
+	// The goroutine waits on the subscription's Ready channel alone: the
+	// clock and the stream's end wake it there.
+	s.clock = newClock(s.p.heartbeat, s.sub.Wake)
+	s.stopWake = context.AfterFunc(s.ctx, s.sub.Wake)
 	return s.flush()
 }
 
 // relay relays events until the stream ends, when it reports false, or
 // until the stream asks for a fresh goroutine (renew), when it reports
-// true. The wait for events is called right here, so that an idle
-// stream's goroutine waits in a shallow stack.
+// true. The goroutine waits on one channel, the subscription's Ready,
+// where events, the heartbeat clock and the stream's end all wake it; the
+// wait is right here, so that an idle stream's goroutine waits in a
+// shallow stack.
 func (s *stream) relay() bool {
 	for {
-		events, err := s.sub.Next(s.clock.waitContext(), s.events[:0])
-		if !s.handle(events, err) {
-			return false
-		}
 		if s.renew {
 			s.renew = false
 			return true
+		}
+		events, err := s.sub.TryNext(s.events[:0])
+		if err == nil && len(events) == 0 {
+			s.events = events
+			// TryNext may have taken the token of a wake for the clock or
+			// the end: ask them before waiting.
+			if s.ctx.Err() == nil && !s.clock.woken() {
+				<-s.sub.Ready()
+			} else if !s.beat() {
+				return false
+			}
+			continue
+		}
+		if err == nil {
+			events, err = s.gather(events)
+		}
+		if !s.handle(events, err) {
+			return false
 		}
 	}
 }
@@ -143,23 +167,34 @@ func (s *stream) relayOn(done func()) {
 	done()
 }
 
-// handle handles what Subscription.Next returned and reports whether the
-// stream goes on. Events go out only while the stream's context is live:
-// once it has ended (the credential expired, the handler shuts down, the
-// client left) the stream ends as waitEnded says, whatever Next still
-// handed out.
+// handle handles what the subscription handed out and reports whether
+// the stream goes on. Events go out only while the stream's context is
+// live: once it has ended (the credential expired, the handler shuts
+// down, the client left) the stream ends as stopped says, whatever the
+// subscription still handed out.
 func (s *stream) handle(events []engine.Event, err error) bool {
 	if err == nil {
 		if s.add(events) && s.live() && s.flush() {
-			s.pace()
 			return true
 		}
 		if s.failed {
 			return false
 		}
-		err = context.Cause(s.ctx)
+		return s.stopped()
 	}
-	return s.waitEnded(err)
+	if s.ctx.Err() != nil {
+		return s.stopped()
+	}
+	switch {
+	case errors.Is(err, engine.ErrSlowConsumer):
+		s.h.m.SlowConsumers.Inc()
+		s.end(reasonSlowConsumer, err)
+	case errors.Is(err, engine.ErrClosed):
+		s.end(reasonGoingAway, err)
+	default:
+		s.log.LogAttrs(s.ctx, slog.LevelError, "sse: subscription failed", slog.String("err", err.Error()))
+	}
+	return false
 }
 
 // live reports whether the stream's context is still live, so that events
@@ -199,59 +234,57 @@ func (s *stream) add(events []engine.Event) bool {
 	return ok
 }
 
-// pace implements the coalesce window. A stream that wrote a batch of
-// messages within the window of the one before is busy: the writer then
-// waits for the next tick of the handler's pacer (at most one window)
-// before it takes more events, so that everything that arrives meanwhile
-// goes out in one write, with one wake-up, instead of a write and a
-// wake-up per message. A stream that was idle writes at once: an isolated
-// message pays no latency. The wait ends early when the stream ends.
-func (s *stream) pace() {
-	if s.h.pacer == nil || s.lastBatch.Sub(s.prevBatch) >= s.h.pacer.window {
-		return
+// gather implements the coalesce window: when the stream is busy (see
+// bridge.Pace), the events just taken wait for the window, and those that
+// arrived meanwhile join them in one write, with one wake-up, instead of
+// a write and a wake-up each. It returns the events and the error that
+// ended the subscription meanwhile, if one did. A stream that ends during
+// the window stops waiting, and writes none of them (see live).
+func (s *stream) gather(events []engine.Event) ([]engine.Event, error) {
+	now := time.Now()
+	var err error
+	if window := s.pace.Hold(now, len(events)); window != nil {
+		select {
+		case <-window:
+		case <-s.ctx.Done():
+		}
+		events, err = s.sub.TryNext(events)
 	}
-	select {
-	case <-s.h.pacer.next():
-	case <-s.ctx.Done():
-	}
+	s.pace.Took(now, len(events))
+	return events, err
 }
 
-// waitEnded handles an error from Subscription.Next. It reports whether
-// the stream goes on: after a wake of the heartbeat clock (with a
-// heartbeat written when one is due). Otherwise it writes the herald.error
-// event the end deserves, if any, and reports false.
-func (s *stream) waitEnded(err error) bool {
+// beat handles a wake with no event ready: when the stream's context
+// has ended, the end (see stopped); otherwise the clock's, with a
+// heartbeat written when one is due. It reports whether the stream goes
+// on.
+func (s *stream) beat() bool {
 	if s.ctx.Err() != nil {
-		switch cause := context.Cause(s.ctx); {
-		case errors.Is(cause, errGoingAway):
-			s.end(reasonGoingAway, err)
-		case errors.Is(cause, errTokenExpired):
-			s.h.m.Refuse(refusal.TokenExpired)
-			s.end(reasonTokenExpired, err)
-		}
-		return false // or else the client left: nobody to tell
+		return s.stopped()
 	}
-	if s.clock.woken() && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
-		now := time.Now()
-		if s.clock.isDue(now) {
-			s.buf = appendHeartbeat(s.buf, now)
-			if !s.flush() {
-				return false
-			}
-			s.renew = s.hc != nil
-			now = time.Now()
+	now := time.Now()
+	if s.clock.isDue(now) {
+		s.buf = appendHeartbeat(s.buf, now)
+		if !s.flush() {
+			return false
 		}
-		s.clock.rearm(now)
-		return true
+		s.renew = s.hc != nil
+		now = time.Now()
 	}
-	switch {
-	case errors.Is(err, engine.ErrSlowConsumer):
-		s.h.m.SlowConsumers.Inc()
-		s.end(reasonSlowConsumer, err)
-	case errors.Is(err, engine.ErrClosed):
-		s.end(reasonGoingAway, err)
-	default:
-		s.log.LogAttrs(s.ctx, slog.LevelError, "sse: subscription failed", slog.String("err", err.Error()))
+	s.clock.rearm(now)
+	return true
+}
+
+// stopped ends a stream whose context has ended: with the herald.error
+// event its cause deserves, if any (nobody is left to tell a client that
+// left). It reports false.
+func (s *stream) stopped() bool {
+	switch cause := context.Cause(s.ctx); {
+	case errors.Is(cause, errGoingAway):
+		s.end(reasonGoingAway, cause)
+	case errors.Is(cause, errTokenExpired):
+		s.h.m.Refuse(refusal.TokenExpired)
+		s.end(reasonTokenExpired, cause)
 	}
 	return false
 }

@@ -56,7 +56,7 @@ func (s *stream) writeBuffer() bool {
 // write writes p to the response under the write timeout and reports
 // whether that succeeded.
 func (s *stream) write(p []byte) bool {
-	deadline := s.deadline()
+	deadline := s.renewDeadline()
 	if s.hc != nil {
 		// Written straight to the connection: nothing to flush.
 		if err := s.writeConn(p); err != nil {
@@ -90,11 +90,8 @@ func (s *stream) flush() bool {
 		return true
 	}
 	// The deadline of the batch's last write still covers the flush that
-	// follows it at once; a fresh one is set only when much of it passed.
-	deadline := s.writeDeadline
-	if time.Until(deadline) < s.h.cfg.WriteTimeout/2 {
-		deadline = s.deadline()
-	}
+	// follows it at once.
+	deadline := s.renewDeadline()
 	if err := s.rc.Flush(); err != nil {
 		s.writeFailed(err, deadline)
 		return false
@@ -109,14 +106,23 @@ func (s *stream) flush() bool {
 func (s *stream) wrote() {
 	now := time.Now()
 	s.clock.wrote(now)
-	if len(s.batch) > 0 {
-		s.prevBatch, s.lastBatch = s.lastBatch, now
-	}
 	for _, m := range s.batch {
 		s.h.m.ObserveDelivery(m.Time, now)
 	}
 	clear(s.batch)
 	s.batch = s.batch[:0]
+}
+
+// renewDeadline makes sure the next write has at least half the write
+// timeout, and returns the deadline: a fresh one is set only when less
+// than half of the current one is left, which spares most writes the
+// cost of re-arming the runtime's deadline timer. A write may thus be
+// given between half of the write timeout and all of it.
+func (s *stream) renewDeadline() time.Time {
+	if time.Until(s.writeDeadline) >= s.h.cfg.WriteTimeout/2 {
+		return s.writeDeadline
+	}
+	return s.deadline()
 }
 
 // deadline sets the write deadline for the next write, when the response

@@ -18,7 +18,7 @@ const (
 	DefaultWriteTimeout = 10 * time.Second
 	// DefaultCoalesceWindow is how long the writer waits after a wake-up to
 	// gather more frames into the same write.
-	DefaultCoalesceWindow = 5 * time.Millisecond
+	DefaultCoalesceWindow = 10 * time.Millisecond
 	// DefaultReadLimit is the largest frame a client may send, in bytes.
 	DefaultReadLimit = 64 << 10
 )
@@ -47,13 +47,14 @@ type Config struct {
 	// deadline is renewed lazily, so a write may be given between half of
 	// WriteTimeout and all of it. Zero means DefaultWriteTimeout (10s).
 	WriteTimeout time.Duration
-	// CoalesceWindow is how long the writer waits, after a wake-up, for
-	// more frames to send in the same write: a longer window means fewer
-	// system calls per message and more latency. Like Nagle's algorithm,
-	// the writer waits only while the connection is busy, when the
-	// previous events came less than a window earlier; a message after a
-	// quiet window goes out at once. Zero means DefaultCoalesceWindow
-	// (5ms); a negative value turns coalescing off.
+	// CoalesceWindow is how long the writer holds the events it took, for
+	// more to send in the same write: a longer window means fewer system
+	// calls per message and more latency. Like Nagle's algorithm, the
+	// writer holds events only while the connection is busy, its recent
+	// events less than a window and a quarter apart (see bridge.Pace); a
+	// message after a quiet spell goes out at once. Zero means
+	// DefaultCoalesceWindow; a negative value turns coalescing off; at most
+	// bridge.MaxCoalesceWindow.
 	CoalesceWindow time.Duration
 	// AllowedOrigins lists the browser origins, besides the server's own,
 	// that may connect: exact origins such as "https://app.example.com",
@@ -125,9 +126,6 @@ const (
 	lingerLimit = 1 << 20
 	// subscribeTimeout bounds a subscription change requested by a frame.
 	subscribeTimeout = 10 * time.Second
-	// gatherTarget events brought by one wake-up make a batch large enough
-	// to be written at once, without waiting out the coalescing window.
-	gatherTarget = 64
 	// maxWriteBytes bounds one write. A larger batch is written in parts,
 	// each under its own write deadline, so that a client that reads
 	// steadily is not taken for a slow consumer by the size of a burst.

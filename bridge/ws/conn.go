@@ -50,19 +50,18 @@ type conn struct {
 	cancel context.CancelFunc
 
 	inbox    chan *request // reader → writer, bounded by inboxLen
-	wakeCh   chan struct{} // one-slot wake-up while there is no subscription
+	wake     chan struct{} // one-slot wake-up of a writer without subscription
 	readDone chan struct{} // closed when the reader returns
 	timer    *time.Timer   // the one timer: Pings, heartbeats, coalescing; made by begin
 
 	closeOnce sync.Once
 
-	mu         sync.Mutex
-	signals    signal
-	ended      bool
-	disc       disconnect         // why it ends, once ended
-	waitCancel context.CancelFunc // cancels waitCtx; nil once cancelled
-	waitCtx    context.Context    // what the writer's Next waits with
-	unreadIn   bool               // the reader stopped with client input left unread
+	mu       sync.Mutex
+	signals  signal
+	ended    bool
+	waitOn   bridge.Subscription // the writer's subscription, woken by signal; nil when none
+	disc     disconnect          // why it ends, once ended
+	unreadIn bool                // the reader stopped with client input left unread
 
 	// Writer-owned.
 	id            *auth.Identity   // whom the connection acts for (see access.go)
@@ -78,11 +77,11 @@ type conn struct {
 	tail          []byte      // the rest of a frame cut off by a write timeout
 	broken        bool        // a write failed: nothing more may be written
 	nextPing      time.Time
-	lastData      time.Time // when a frame browser code sees was last written
-	lastWake      time.Time // when Next last brought events
-	writeDeadline time.Time // the deadline set for writes
-	armedAt       time.Time // when the timer is set to fire; zero once it fired (see armAt)
-	strikes       int       // malformed or refused frames since strikeStart
+	lastData      time.Time   // when a frame browser code sees was last written
+	pace          bridge.Pace // when to gather a burst for the coalescing window
+	writeDeadline time.Time   // the deadline set for writes
+	armedAt       time.Time   // when the timer is set to fire; zero once it fired (see armAt)
+	strikes       int         // malformed or refused frames since strikeStart
 	strikeStart   time.Time
 
 	// renew asks the writer to go on as a new goroutine, which starts
@@ -110,10 +109,12 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 		id:       id,
 		rate:     h.access.Limits().NewConnRate(),
 		inbox:    make(chan *request, inboxLen),
-		wakeCh:   make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
 		readDone: make(chan struct{}),
 		sub:      sub,
+		waitOn:   sub,
 		base:     lastEventID,
+		pace:     bridge.NewPace(h.wheel),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if sub != nil {
@@ -135,21 +136,42 @@ func (c *conn) start() {
 	go c.writeLoop()
 }
 
-// signal wakes the writer for s: it cancels the context the writer's Next
-// waits with, and leaves a token for a writer without subscription.
+// signal wakes the writer for s: through the Ready channel of the
+// subscription it waits on, or through wake when it has none. Either way
+// a token is left unless one already waits.
 func (c *conn) signal(s signal) {
 	c.mu.Lock()
 	c.signals |= s
-	cancel := c.waitCancel
-	c.waitCancel, c.waitCtx = nil, nil
+	sub := c.waitOn
 	c.mu.Unlock()
-	if cancel != nil {
-		cancel()
+	if sub != nil {
+		sub.Wake()
+		return
 	}
 	select {
-	case c.wakeCh <- struct{}{}:
+	case c.wake <- struct{}{}:
 	default:
 	}
+}
+
+// setSub makes sub the connection's subscription, the one whose Ready
+// channel the writer waits on (nil: none, the writer waits on wake). A
+// signal that went to the previous channel is not lost: the writer reads
+// the signals before it waits again (serve, pending).
+func (c *conn) setSub(sub bridge.Subscription) {
+	c.sub = sub
+	c.mu.Lock()
+	c.waitOn = sub
+	c.mu.Unlock()
+}
+
+// pending reports whether a signal waits to be handled. The writer asks
+// before it waits on Ready: TryNext may have taken the token a signal
+// left there along with the events.
+func (c *conn) pending() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.signals != 0 || c.ended
 }
 
 // end asks the writer to end the connection for d. The first reason
@@ -200,21 +222,6 @@ func (c *conn) reason() disconnect {
 	return c.disc
 }
 
-// waitContext returns the context for the writer to wait in Next with,
-// or false when a signal is already pending. The context is reused until
-// a signal cancels it.
-func (c *conn) waitContext() (context.Context, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.signals != 0 {
-		return nil, false
-	}
-	if c.waitCancel == nil {
-		c.waitCtx, c.waitCancel = context.WithCancel(context.Background())
-	}
-	return c.waitCtx, true
-}
-
 // closeRaw closes the TCP connection, once. It unblocks the reader and
 // any write in progress.
 func (c *conn) closeRaw() {
@@ -261,7 +268,7 @@ func (c *conn) teardown() {
 	c.releaseBatch()
 	if c.sub != nil {
 		c.sub.Close()
-		c.sub = nil
+		c.setSub(nil)
 		c.h.met.Subscriptions.Dec()
 	}
 	if log := c.h.log; log.Enabled(context.Background(), slog.LevelDebug) {

@@ -15,16 +15,20 @@
 // writer is the only goroutine that writes to the connection: messages,
 // Pings, Pongs, heartbeats, errors and the close frame. It gathers every
 // frame that is ready (while the connection is busy, it first lets a
-// burst pile up for Config.CoalesceWindow) and writes them with one
-// vectored write under a write deadline, straight to the TCP connection. Message frames are encoded
-// once per message, as complete WebSocket frames, and cached on the shared
-// *engine.Message, so a fan-out to N connections costs one encoding and
-// N writes.
+// burst pile up for Config.CoalesceWindow, see bridge.Pace) and writes
+// them with one vectored write under a write deadline, straight to the
+// TCP connection. Message frames are encoded once per message, as
+// complete WebSocket frames, and cached on the shared *engine.Message, so
+// a fan-out to N connections costs one encoding and N writes.
 //
-// One timer per connection drives the Pings (every heartbeat interval)
-// and the heartbeat frames (when nothing was sent for an interval), and
-// bounds the coalescing wait; it is re-armed lazily, not on every write,
-// and every time it fires.
+// The writer waits on one channel, its subscription's Ready: events
+// arrive there, and everything else that wakes it (client frames, its
+// timer, the end) is a signal sent through the subscription's Wake. The
+// coalescing waits of all connections end on the ticks of one shared
+// bridge.Wheel. One timer per connection drives the Pings (every
+// heartbeat interval) and the heartbeat frames (when nothing was sent for
+// an interval); it is re-armed lazily, not on every write, and every time
+// it fires.
 // An idle connection's two goroutines wait in shallow calls on minimal
 // stacks: the reader takes the client's Pongs itself rather than through
 // gorilla's frame parser, which would leave it waiting deep inside the

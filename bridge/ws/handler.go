@@ -29,6 +29,7 @@ type Handler struct {
 	met      *metrics.Transport
 	origins  *bridge.OriginPolicy
 	access   *bridge.Access
+	wheel    *bridge.Wheel // the clock of the coalescing window; nil when off
 	upgrader websocket.Upgrader
 	batches  sync.Pool // of *batch
 
@@ -51,6 +52,7 @@ func New(src bridge.Source, cfg Config) *Handler {
 		met:     cfg.Metrics.Transport(metrics.TransportWS),
 		origins: bridge.NewOriginPolicy(cfg.AllowedOrigins),
 		access:  bridge.NewAccess(cfg.Auth, cfg.Limits),
+		wheel:   bridge.NewWheel(cfg.CoalesceWindow),
 		conns:   make(map[*conn]struct{}),
 	}
 	h.batches.New = func() any { return new(batch) }

@@ -240,7 +240,7 @@ func TestEveryTimerFiringRearmsTheTimer(t *testing.T) {
 					h:        New(nil, Config{HeartbeatInterval: interval}),
 					interval: interval,
 					raw:      rec,
-					wakeCh:   make(chan struct{}, 1),
+					wake:     make(chan struct{}, 1),
 				}
 				start := time.Now()
 				c.begin()
@@ -250,7 +250,7 @@ func TestEveryTimerFiringRearmsTheTimer(t *testing.T) {
 				const intervals = 5
 				for time.Since(start) < intervals*interval {
 					select {
-					case <-c.wakeCh:
+					case <-c.wake:
 					case <-time.After(2 * interval):
 						t.Fatalf("%v after the start, the timer has not fired for two intervals: it is not set",
 							time.Since(start))

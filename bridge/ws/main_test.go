@@ -398,18 +398,18 @@ func (col *collector) wait(t testing.TB) error {
 }
 
 // waitingSource is a source whose subscriptions hand out their first
-// ready messages at once, data "ready", and after that one more whenever
-// a wait ends: Next waits for its context to end and then hands out a
-// message all the same, data "late", as a source does when a message
-// arrives just as the wait is cancelled. waiting gets a token whenever
-// Next begins such a wait.
+// ready messages at once, data "ready"; then nothing, and waiting gets a
+// token; and after that one message whenever asked, data "late", but
+// without ever signalling Ready for it (only Wake does): as a source that
+// has a message ready just as the connection ends. Only a writer that
+// takes events after its wait ended (for the end) sees the late ones.
 type waitingSource struct {
 	ready   uint64
 	waiting chan struct{}
 }
 
 func (w waitingSource) Subscribe(_ context.Context, req bridge.Request) (bridge.Subscription, error) {
-	return &waitingSubscription{src: w, topics: req.Topics}, nil
+	return &waitingSubscription{src: w, topics: req.Topics, wake: make(chan struct{}, 1)}, nil
 }
 
 // waitingSubscription is a subscription of waitingSource.
@@ -417,26 +417,51 @@ type waitingSubscription struct {
 	src    waitingSource
 	topics []string
 	seq    uint64
+	waited bool          // TryNext came up empty once
+	wake   chan struct{} // Ready: signalled by Wake only
 }
 
 func (s *waitingSubscription) Subscribed() bridge.Subscribed {
 	return bridge.Subscribed{Topics: s.topics, CurrentID: engine.ID{Epoch: 1}.String()}
 }
 
-func (s *waitingSubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
+func (s *waitingSubscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
 	data := "ready"
 	if s.seq >= s.src.ready {
-		select {
-		case s.src.waiting <- struct{}{}:
-		default:
+		if !s.waited {
+			s.waited = true
+			select {
+			case s.src.waiting <- struct{}{}:
+			default:
+			}
+			return dst, nil
 		}
-		<-ctx.Done()
 		data = "late"
 	}
 	s.seq++
 	return append(dst, engine.Event{Message: &engine.Message{
 		ID: engine.ID{Epoch: 1, Seq: s.seq}, Topic: s.topics[0], Data: []byte(data), Time: time.Now(),
 	}}), nil
+}
+
+func (s *waitingSubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
+	if n := len(dst); s.seq < s.src.ready {
+		dst, _ = s.TryNext(dst)
+		if len(dst) > n {
+			return dst, nil
+		}
+	}
+	<-ctx.Done()
+	return dst, ctx.Err()
+}
+
+func (s *waitingSubscription) Ready() <-chan struct{} { return s.wake }
+
+func (s *waitingSubscription) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
 }
 
 func (s *waitingSubscription) Close() {}

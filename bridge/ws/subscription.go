@@ -83,7 +83,7 @@ func (c *conn) unsubscribe(r *request) bool {
 		c.batch().subscribed(c.topics, c.position(), c.interval)
 	case len(rest) == 0:
 		c.sub.Close()
-		c.sub = nil
+		c.setSub(nil)
 		c.topics = nil
 		c.h.met.Subscriptions.Dec()
 		c.batch().subscribed([]string{}, c.position(), c.interval)
@@ -110,7 +110,7 @@ func (c *conn) resubscribe(topics []string, after string, reposition bool, id []
 	} else {
 		c.h.met.Subscriptions.Inc()
 	}
-	c.sub = sub
+	c.setSub(sub)
 	s := sub.Subscribed()
 	c.topics = keepOrder(c.topics, s.Topics)
 	if reposition || after == "" {

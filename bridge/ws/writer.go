@@ -37,18 +37,31 @@ func (c *conn) writeOn() {
 			go c.writeOn()
 			return
 		}
-		if c.sub == nil {
-			<-c.wakeCh // every signal leaves a token
-			continue
-		}
-		ctx, ok := c.waitContext()
-		if !ok {
-			continue
-		}
-		evs, err := c.sub.Next(ctx, c.evs[:0])
-		c.received(ctx, evs, err)
+		c.next()
 	}
 	c.teardown()
+}
+
+// next takes the events that are ready and writes them, or, when there
+// are none, waits for some or for a signal, on one channel: signals wake
+// the writer through its subscription's Ready channel (see signal). A
+// signal is left for serve.
+func (c *conn) next() {
+	if c.sub == nil {
+		if !c.pending() {
+			<-c.wake // every signal since leaves a token
+		}
+		return
+	}
+	evs, err := c.sub.TryNext(c.evs[:0])
+	if len(evs) == 0 && err == nil {
+		c.evs = evs
+		if !c.pending() {
+			<-c.sub.Ready()
+		}
+		return
+	}
+	c.received(evs, err)
 }
 
 // begin starts the keepalive schedule and its timer, and confirms the
@@ -87,26 +100,19 @@ func (c *conn) serve() bool {
 	return c.b == nil || c.flush()
 }
 
-// received handles what Next returned when waiting with ctx: it gathers
-// more for the coalescing window, writes the events, and ends the
-// connection if the subscription ended. A signal that interrupted the
-// wait is left for serve. Once the connection has been told to end
-// (its credential expired, Shutdown), no event is written: serve then
-// ends it with its close frame.
-func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
+// received handles what the subscription handed out: it gathers more
+// for the coalescing window when the connection is busy, writes the
+// events, and ends the connection if the subscription ended. Once the
+// connection has been told to end (its credential expired, Shutdown), no
+// event is written: serve then ends it with its close frame.
+func (c *conn) received(evs []engine.Event, err error) {
 	c.evs = evs
-	if err != nil && isWake(ctx, err) {
-		return
-	}
 	if err == nil {
 		now := time.Now()
-		if c.coalesce(now) {
-			n := len(c.evs)
-			if err = c.gather(now); len(c.evs) > n {
-				now = time.Now() // the burst goes on
-			}
+		if window := c.pace.Hold(now, len(c.evs)); window != nil {
+			err = c.gather(window)
 		}
-		c.lastWake = now
+		c.pace.Took(now, len(c.evs))
 	}
 	if c.ending() {
 		clear(c.evs)
@@ -132,45 +138,17 @@ func (c *conn) received(ctx context.Context, evs []engine.Event, err error) {
 	}
 }
 
-// coalesce reports whether the events just received at now should wait
-// for more: when coalescing is on, and the previous events came less than
-// a window earlier, so that the connection is in a burst. Events that come
-// after a quiet window go out at once, so coalescing costs neither latency
-// nor work at low rates. (A wait that gathered nothing does not count as
-// activity, or a steady rate just above the window would keep waiting.)
-func (c *conn) coalesce(now time.Time) bool {
-	w := c.h.cfg.CoalesceWindow
-	return w > 0 && len(c.evs) < gatherTarget && now.Sub(c.lastWake) < w
-}
-
-// gather lets a burst that came at now pile up for the coalescing
-// window, then adds what arrived to c.evs. The writer sleeps rather than
-// waiting in Next, so the events of the burst queue up without waking it
-// one by one; Next then hands them all over at once. Should nothing have
-// arrived, Next waits for the next event or for the timer, armed a
-// quarter window after the sleep ends (or earlier, for a Ping or
-// heartbeat due within the window). It returns the error that ended the
+// gather lets a burst pile up until window is closed and adds what
+// arrived to c.evs. The writer waits on the window alone, so that the
+// events of the burst queue up without waking it one by one; signals
+// wait for the window's end (the configured window is short: see
+// Config.CoalesceWindow). It returns the error that ended the
 // subscription, if one did.
-func (c *conn) gather(now time.Time) error {
-	w := c.h.cfg.CoalesceWindow
-	c.armAt(now, now.Add(w+w/4))
-	time.Sleep(w)
-	ctx, ok := c.waitContext()
+func (c *conn) gather(window <-chan struct{}) error {
+	<-window
 	var err error
-	if ok {
-		c.evs, err = c.sub.Next(ctx, c.evs)
-		if err != nil && isWake(ctx, err) {
-			err = nil
-		}
-	}
-	c.armKeepalive(time.Now())
+	c.evs, err = c.sub.TryNext(c.evs)
 	return err
-}
-
-// isWake reports whether Next returned err because a signal cancelled
-// ctx, the context it waited with.
-func isWake(ctx context.Context, err error) bool {
-	return ctx.Err() != nil && errors.Is(err, context.Canceled)
 }
 
 // subscriptionEnded ends the connection for the error that ended its
@@ -208,14 +186,6 @@ func (c *conn) keepalive(now time.Time) {
 		heartbeatDue = now.Add(c.interval)
 	}
 	c.armAt(now, minTime(c.nextPing, heartbeatDue))
-}
-
-// armKeepalive sets the timer for the next Ping or heartbeat, replacing
-// whatever it was set to.
-func (c *conn) armKeepalive(now time.Time) {
-	at := minTime(c.nextPing, c.lastData.Add(c.interval))
-	c.timer.Reset(max(at.Sub(now), 0))
-	c.armedAt = at
 }
 
 // minTime returns the earlier of a and b.

@@ -47,6 +47,7 @@ func Run(t *testing.T, factory Factory) {
 		{"EngineClose", testEngineClose},
 		{"SubscriptionClose", testSubscriptionClose},
 		{"NextContext", testNextContext},
+		{"TryNext", testTryNext},
 		{"Stress", testStress},
 	}
 	for _, tc := range tests {

@@ -187,3 +187,90 @@ func testNextContext(t *testing.T, f Factory) {
 	res := publish(t, e, p+".a", "still there")
 	newReader(t, sub).expect(res)
 }
+
+// readyWithin waits for a value on sub's Ready channel.
+func readyWithin(t *testing.T, sub engine.Subscription, what string) {
+	t.Helper()
+	select {
+	case <-sub.Ready():
+	case <-time.After(waitTimeout):
+		t.Fatalf("Ready gave nothing within %v after %s", waitTimeout, what)
+	}
+}
+
+// testTryNext: TryNext hands out what is ready without waiting, nothing
+// (and no error) when nothing is; Ready signals a message published
+// while the reader waits and the end of the subscription; a reader
+// polling with TryNext and waiting on Ready gets every message, in
+// order.
+func testTryNext(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	sub := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	if sub.Ready() != sub.Ready() {
+		t.Fatal("Ready returned different channels")
+	}
+	sentinel := engine.Event{Gap: &engine.Gap{Reason: engine.GapTruncated}}
+	dst, err := sub.TryNext([]engine.Event{sentinel})
+	if err != nil || len(dst) != 1 || dst[0] != sentinel {
+		t.Fatalf("TryNext with nothing ready: got %+v, %v; want dst unchanged and no error", dst, err)
+	}
+
+	// A reader waiting on Ready gets every message, whatever the timing.
+	const n = 50
+	want := make([]engine.PublishResult, 0, n)
+	done := make(chan []engine.ID, 1)
+	go func() {
+		var got []engine.ID
+		for len(got) < n {
+			evs, err := sub.TryNext(nil)
+			if err != nil {
+				break
+			}
+			for _, ev := range evs {
+				if ev.Message != nil {
+					got = append(got, ev.Message.ID)
+				}
+			}
+			if len(evs) == 0 {
+				select {
+				case <-sub.Ready():
+				case <-time.After(waitTimeout):
+					done <- got
+					return
+				}
+			}
+		}
+		done <- got
+	}()
+	for i := range n {
+		want = append(want, publish(t, e, p+".a", "m"))
+		if i%7 == 0 {
+			time.Sleep(time.Millisecond) // let the reader catch up and wait
+		}
+	}
+	got := <-done
+	if len(got) != n {
+		t.Fatalf("the polling reader got %d messages, want %d", len(got), n)
+	}
+	for i, id := range got {
+		if id != want[i].ID {
+			t.Fatalf("message %d: got %s, want %s", i, id, want[i].ID)
+		}
+	}
+
+	// Ready signals the end; TryNext then reports it.
+	sub.Close()
+	readyWithin(t, sub, "Close")
+	if _, err := sub.TryNext(nil); !errors.Is(err, engine.ErrSubscriptionClosed) {
+		t.Errorf("TryNext after Close: got %v, want ErrSubscriptionClosed", err)
+	}
+	other := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	readyWithin(t, other, "the engine's Close")
+	if _, err := other.TryNext(nil); !errors.Is(err, engine.ErrClosed) {
+		t.Errorf("TryNext after the engine's Close: got %v, want ErrClosed", err)
+	}
+}

@@ -133,7 +133,34 @@ func (s *subscription) Next(ctx context.Context, dst []engine.Event) ([]engine.E
 	}
 }
 
-// drainLocked moves ready events to dst. s.mu must be held.
+// TryNext appends the ready events to dst without waiting: the replay
+// first (in batches of at most replayBatch), then every queued live
+// message.
+func (s *subscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil {
+		return dst, s.err
+	}
+	if len(s.replay) > 0 || len(s.live) > 0 {
+		dst = s.drainLocked(dst)
+	}
+	return dst, nil
+}
+
+// Ready returns the channel that gets a token when the queue may have
+// become non-empty or the subscription ended.
+func (s *subscription) Ready() <-chan struct{} { return s.wake }
+
+// Wake leaves a token on the Ready channel.
+func (s *subscription) Wake() { s.signal() }
+
+// drainLocked moves ready events to dst. Once nothing is left it takes
+// the wake token, if one waits: the events that left it are handed out
+// now, so a reader waiting on Ready is not woken for nothing. A message
+// queued after this drain leaves a fresh token (it finds the queue
+// empty, and signals after its append, hence after this). s.mu must be
+// held.
 func (s *subscription) drainLocked(dst []engine.Event) []engine.Event {
 	if len(s.replay) > 0 {
 		n := min(len(s.replay), replayBatch)
@@ -155,6 +182,10 @@ func (s *subscription) drainLocked(dst []engine.Event) []engine.Event {
 		s.live = s.live[:0]
 	}
 	s.liveBytes = 0
+	select {
+	case <-s.wake:
+	default:
+	}
 	return dst
 }
 
