@@ -138,14 +138,12 @@ func (s *subscription) Next(ctx context.Context, dst []engine.Event) ([]engine.E
 // message.
 func (s *subscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.err != nil {
-		return dst, s.err
-	}
-	if len(s.replay) > 0 || len(s.live) > 0 {
+	err := s.err
+	if err == nil && (len(s.replay) > 0 || len(s.live) > 0) {
 		dst = s.drainLocked(dst)
 	}
-	return dst, nil
+	s.mu.Unlock()
+	return dst, err
 }
 
 // Ready returns the channel that gets a token when the queue may have
