@@ -102,6 +102,31 @@ func TestConnectionLimitPerIP(t *testing.T) {
 	}
 }
 
+// The node holds at most MaxConnections streams, whoever opens them; the
+// slot comes back when a stream ends.
+func TestConnectionLimitTotal(t *testing.T) {
+	t.Parallel()
+	lim := limits.New(limits.Config{MaxConnections: 1})
+	e := newEnv(t, Config{Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
+	ctx := testContext(t)
+	c := e.client(t)
+
+	first, cancel := context.WithCancel(ctx)
+	subscribe(first, t, c, &heraldv1.SubscribeRequest{Topics: []string{"a"}})
+	err := subscribeErr(ctx, t, e.client(t), "b")
+	wantStatus(t, err, codes.ResourceExhausted, "the server is at its limit of 1 connections")
+	if got := reasonOf(err); got != refusal.TooManyConnections {
+		t.Errorf("reason %q, want %q", got, refusal.TooManyConnections)
+	}
+
+	cancel()
+	waitFor(t, testTimeout, "the first stream's slot to be released", func() bool { return lim.Connections() == 0 })
+	subscribe(ctx, t, e.client(t), &heraldv1.SubscribeRequest{Topics: []string{"b"}})
+	if got := lim.Connections(); got != 1 {
+		t.Errorf("connections = %d, want 1", got)
+	}
+}
+
 // Calls over the in-process listener are limited by the address the
 // gateway names for its client, not by the in-process connection.
 func TestConnectionLimitInProcess(t *testing.T) {

@@ -342,32 +342,47 @@ func TestResumeAfterExpiry(t *testing.T) {
 	}
 }
 
-func TestConnectionLimitPerAddress(t *testing.T) {
+// TestConnectionLimits: a stream over the node's connection limit, or
+// over its limit per client address, is refused with 429 and admitted
+// again once a stream closes.
+func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{cfg: Config{Limits: limits.New(limits.Config{MaxConnectionsPerIP: 1})}})
-	s := e.open(t, "/v1/sse?topic=a", nil)
-	s.subscribed(t)
-	e.refused(t, "/v1/sse?topic=b", nil, 429, "too many connections from 127.0.0.1")
-	if got := e.refusals(t, refusal.TooManyConnections); got != 1 {
-		t.Errorf("too_many_connections refusals %v, want 1", got)
-	}
+	for _, tc := range []struct {
+		name string
+		cfg  limits.Config
+		want string
+	}{
+		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1"},
+		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{cfg: Config{Limits: limits.New(tc.cfg)}})
+			s := e.open(t, "/v1/sse?topic=a", nil)
+			s.subscribed(t)
+			e.refused(t, "/v1/sse?topic=b", nil, 429, tc.want)
+			if got := e.refusals(t, refusal.TooManyConnections); got != 1 {
+				t.Errorf("too_many_connections refusals %v, want 1", got)
+			}
 
-	s.close()
-	var next *eventStream
-	waitFor(t, testTimeout, "a connection admitted again", func() bool {
-		resp, cancel := e.get(t, "/v1/sse?topic=b", nil)
-		if resp.StatusCode == http.StatusOK {
-			next = &eventStream{resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel}
-			return true
-		}
-		if resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("status %s, want 200 or 429", resp.Status)
-		}
-		cancel()
-		_ = resp.Body.Close()
-		return false
-	})
-	next.subscribed(t)
+			s.close()
+			var next *eventStream
+			waitFor(t, testTimeout, "a connection admitted again", func() bool {
+				resp, cancel := e.get(t, "/v1/sse?topic=b", nil)
+				if resp.StatusCode == http.StatusOK {
+					next = &eventStream{resp: resp, r: bufio.NewReader(resp.Body), cancel: cancel}
+					return true
+				}
+				if resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("status %s, want 200 or 429", resp.Status)
+				}
+				cancel()
+				_ = resp.Body.Close()
+				return false
+			})
+			next.subscribed(t)
+		})
+	}
 }
 
 // TestSubscribeRateAndTopicLimits: the streams of one HTTP/2 connection

@@ -341,31 +341,46 @@ func TestResumeAfterExpiry(t *testing.T) {
 	}
 }
 
-func TestConnectionLimitPerAddress(t *testing.T) {
+// TestConnectionLimits: a handshake over the node's connection limit, or
+// over its limit per client address, is refused with 429, keeps no
+// subscription, and is admitted again once a connection closes.
+func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envConfig{ws: Config{Limits: limits.New(limits.Config{MaxConnectionsPerIP: 1})}})
-	c := e.dial(t, "")
-	_, resp, err := e.tryDial(t, "?topic=a")
-	wantDenied(t, resp, err, 429, 8, "too many connections from 127.0.0.1")
-	if got := e.refused(t, refusal.TooManyConnections); got != 1 {
-		t.Errorf("too_many_connections refusals %v, want 1", got)
+	for _, tc := range []struct {
+		name string
+		cfg  limits.Config
+		want string
+	}{
+		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1"},
+		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envConfig{ws: Config{Limits: limits.New(tc.cfg)}})
+			c := e.dial(t, "")
+			_, resp, err := e.tryDial(t, "?topic=a")
+			wantDenied(t, resp, err, 429, 8, tc.want)
+			if got := e.refused(t, refusal.TooManyConnections); got != 1 {
+				t.Errorf("too_many_connections refusals %v, want 1", got)
+			}
+			if got := e.subscriptions(t); got != 0 {
+				t.Errorf("subscriptions gauge %v: a refused handshake kept its subscription", got)
+			}
+			_ = c.Close()
+			waitFor(t, testTimeout, "a connection admitted again", func() bool {
+				c, resp, err := e.tryDial(t, "?topic=a")
+				if err == nil {
+					expect(t, c, "subscribed")
+					return true
+				}
+				if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
+					t.Fatalf("dial: %v, want success or 429", err)
+				}
+				_ = resp.Body.Close()
+				return false
+			})
+		})
 	}
-	if got := e.subscriptions(t); got != 0 {
-		t.Errorf("subscriptions gauge %v: a refused handshake kept its subscription", got)
-	}
-	_ = c.Close()
-	waitFor(t, testTimeout, "a connection admitted again", func() bool {
-		c, resp, err := e.tryDial(t, "?topic=a")
-		if err == nil {
-			expect(t, c, "subscribed")
-			return true
-		}
-		if resp == nil || resp.StatusCode != http.StatusTooManyRequests {
-			t.Fatalf("dial: %v, want success or 429", err)
-		}
-		_ = resp.Body.Close()
-		return false
-	})
 }
 
 // TestSubscribeFrameOutsideClaim: a subscribe frame for a topic outside
