@@ -73,8 +73,9 @@ func (cfg Config) Enabled() bool {
 type Authenticator struct {
 	open      bool
 	hmac      []byte
-	pem       *reload.Value[keySet]
-	jwks      *reload.Value[keySet]
+	pem       *reload.Value[*keySet]
+	jwks      *reload.Value[*keySet]
+	verified  tokenCache // tokens that verified, so that they are not verified again
 	apiKeys   *reload.Value[apiKeys]
 	anonymous *Identity // nil: anonymous clients are refused
 	public    []topic.Pattern
@@ -113,13 +114,13 @@ func New(cfg Config) (*Authenticator, error) {
 	}
 	var err error
 	if cfg.PublicKeyFile != "" {
-		a.pem, err = reload.Load([]string{cfg.PublicKeyFile}, func(c [][]byte) (keySet, error) { return parsePEMKeys(c[0]) }, ropts)
+		a.pem, err = reload.Load([]string{cfg.PublicKeyFile}, func(c [][]byte) (*keySet, error) { return fresh(parsePEMKeys(c[0])) }, ropts)
 		if err != nil {
 			return nil, fmt.Errorf("auth: public key file %s: %w", cfg.PublicKeyFile, err)
 		}
 	}
 	if cfg.JWKSFile != "" {
-		a.jwks, err = reload.Load([]string{cfg.JWKSFile}, func(c [][]byte) (keySet, error) { return parseJWKS(c[0]) }, ropts)
+		a.jwks, err = reload.Load([]string{cfg.JWKSFile}, func(c [][]byte) (*keySet, error) { return fresh(parseJWKS(c[0])) }, ropts)
 		if err != nil {
 			return nil, fmt.Errorf("auth: JWKS file %s: %w", cfg.JWKSFile, err)
 		}
@@ -193,10 +194,23 @@ func (a *Authenticator) Authenticate(credential string) (*Identity, error) {
 	return a.verifyToken(credential)
 }
 
-// verifyToken verifies a JWT and builds its identity.
+// verifyToken verifies a JWT and builds its identity. A token that
+// verified before against the same keys is taken from the cache instead
+// (its expiry is checked all the same).
 func (a *Authenticator) verifyToken(raw string) (*Identity, error) {
+	now := a.now()
+	// The keys are read before the token is verified with them, and the
+	// cache entry is tied to them: after a reload, the entry no longer
+	// matches and the token is verified again with the new keys.
+	keys := a.keys()
+	if id, ok := a.verified.get(raw, keys, now); ok {
+		if id.Expired(now) {
+			return nil, ExpiredError()
+		}
+		return id, nil
+	}
 	var claims Claims
-	_, err := a.parser.ParseWithClaims(raw, &claims, a.keyFunc)
+	_, err := a.parser.ParseWithClaims(raw, &claims, func(t *jwt.Token) (any, error) { return a.keyFunc(t, keys) })
 	switch {
 	case errors.Is(err, jwt.ErrTokenExpired):
 		return nil, refusal.New(codes.Unauthenticated, refusal.TokenExpired,
@@ -220,7 +234,31 @@ func (a *Authenticator) verifyToken(raw string) (*Identity, error) {
 	if id.Expired(a.now()) {
 		return nil, ExpiredError()
 	}
-	return a.withPublic(id), nil
+	id = a.withPublic(id)
+	a.verified.put(raw, keys, id, now)
+	return id, nil
+}
+
+// keys returns the public key sets in force now (nil for those not
+// configured).
+func (a *Authenticator) keys() keySnapshot {
+	var k keySnapshot
+	if a.pem != nil {
+		k.pem = a.pem.Get()
+	}
+	if a.jwks != nil {
+		k.jwks = a.jwks.Get()
+	}
+	return k
+}
+
+// fresh returns a parsed key set as a new pointer, so that every load of
+// a key file has an identity of its own (see keySnapshot).
+func fresh(ks keySet, err error) (*keySet, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &ks, nil
 }
 
 // withPublic adds the anonymous patterns to an identity's subscribe
@@ -234,8 +272,8 @@ func (a *Authenticator) withPublic(id *Identity) *Identity {
 	return &c
 }
 
-// keyFunc returns the keys that may verify the token.
-func (a *Authenticator) keyFunc(t *jwt.Token) (any, error) {
+// keyFunc returns the keys of ks that may verify the token.
+func (a *Authenticator) keyFunc(t *jwt.Token, ks keySnapshot) (any, error) {
 	if _, ok := t.Method.(*jwt.SigningMethodHMAC); ok {
 		if a.hmac == nil {
 			return nil, errors.New("HMAC-signed tokens are not accepted")
@@ -244,11 +282,11 @@ func (a *Authenticator) keyFunc(t *jwt.Token) (any, error) {
 	}
 	kid, _ := t.Header["kid"].(string)
 	var set jwt.VerificationKeySet
-	for _, v := range []*reload.Value[keySet]{a.jwks, a.pem} {
+	for _, v := range []*keySet{ks.jwks, ks.pem} {
 		if v == nil {
 			continue
 		}
-		for _, k := range v.Get().keysFor(t.Method, kid) {
+		for _, k := range v.keysFor(t.Method, kid) {
 			set.Keys = append(set.Keys, k)
 		}
 	}

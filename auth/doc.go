@@ -17,6 +17,10 @@
 // configured, a request without a credential is refused unless anonymous
 // access was allowed for some subscribe patterns.
 //
+// Tokens that verified are remembered for a while (see tokenCache), tied
+// to the keys that verified them, so that a token presented again costs a
+// lookup rather than a signature check.
+//
 // Refusals are *refusal.Error values: gRPC Unauthenticated for a missing,
 // invalid or expired credential, PermissionDenied for a topic outside the
 // claims (Unauthenticated for an anonymous client, who may still log in).
