@@ -3,6 +3,7 @@ package app_test
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ import (
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/auth/authtest"
 	"github.com/heraldhq/herald/client"
+	"github.com/heraldhq/herald/internal/tlsfiles/tlstest"
 	"github.com/heraldhq/herald/limits"
 )
 
@@ -322,5 +324,38 @@ func TestUnauthenticatedPublishRefusedBeforeItsBody(t *testing.T) {
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusUnauthorized || resp.Proto != "HTTP/2.0" {
 		t.Fatalf("HTTP/2 publish with a body that never ends: %s %s, want HTTP/2.0 401", resp.Proto, resp.Status)
+	}
+}
+
+// TestTLSNodeServesRenewedCertificates: a certificate pair rewritten in
+// place (a renewal) is served on both ports to new connections, without
+// a restart.
+func TestTLSNodeServesRenewedCertificates(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ca := tlstest.NewCA(t)
+	certFile, keyFile := ca.WritePair(t, dir, "herald before renewal")
+	cfg := testConfig(t)
+	cfg.TLS = app.TLSConfig{CertFile: certFile, KeyFile: keyFile, ReloadInterval: 100 * time.Millisecond}
+	n := startNode(t, cfg)
+	served := func(addr string) string {
+		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12})
+		if err != nil {
+			t.Fatalf("TLS handshake with %s: %v", addr, err)
+		}
+		defer conn.Close()
+		return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
+	}
+	ports := map[string]string{"gRPC": n.GRPCAddr().String(), "HTTPS": n.HTTPAddr().String()}
+	for port, addr := range ports {
+		if got := served(addr); got != "herald before renewal" {
+			t.Fatalf("%s port serves %q", port, got)
+		}
+	}
+	ca.WritePair(t, dir, "herald after renewal, with a longer name")
+	for port, addr := range ports {
+		waitFor(t, 10*time.Second, "the renewed certificate on the "+port+" port", func() bool {
+			return served(addr) == "herald after renewal, with a longer name"
+		})
 	}
 }
