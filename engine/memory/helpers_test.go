@@ -3,7 +3,6 @@ package memory
 import (
 	"context"
 	"github.com/heraldhq/herald/internal/testutil"
-	"sync"
 	"testing"
 	"time"
 
@@ -11,26 +10,9 @@ import (
 	"github.com/heraldhq/herald/topic"
 )
 
-// fakeClock is a clock that moves only when told to.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
+// newFakeClock returns a clock that moves only when told to.
+func newFakeClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 // newTestEngine returns an engine closed when t ends.

@@ -22,12 +22,12 @@ func TestExpiryByAge(t *testing.T) {
 	if !m1.Time.Equal(clock.Now()) {
 		t.Errorf("publish time %v, want the clock's %v", m1.Time, clock.Now())
 	}
-	clock.Advance(30 * time.Second)
+	clock.Add(30 * time.Second)
 	if dup := mustPublishReq(t, e, engine.PublishRequest{Topic: "a", Data: []byte("again"), IdempotencyKey: "k"}); !dup.Duplicate || dup.ID != m1.ID {
 		t.Errorf("key within TTL: got %+v, want a duplicate of %s", dup, m1.ID)
 	}
 	m3 := mustPublish(t, e, "a", []byte("3"))
-	clock.Advance(30 * time.Second) // m1 and m2 are now exactly one TTL old
+	clock.Add(30 * time.Second) // m1 and m2 are now exactly one TTL old
 
 	sub := mustSubscribe(t, e, engine.SubscribeRequest{Patterns: pats("a"), After: m1.ID})
 	evs := next(t, sub)
@@ -61,7 +61,7 @@ func TestJanitorForgetsIdleTopics(t *testing.T) {
 	subB := mustSubscribe(t, e, engine.SubscribeRequest{Patterns: pats("b")})
 	wild := mustSubscribe(t, e, engine.SubscribeRequest{Patterns: pats(">")})
 
-	clock.Advance(2 * time.Minute)
+	clock.Add(2 * time.Minute)
 	// "a" is forgotten; "b" is kept, empty, while a subscription names it.
 	// A wildcard subscription keeps nothing alive.
 	waitFor(t, 10*time.Second, "the janitor to forget topic a", func() bool {
@@ -105,7 +105,7 @@ func TestJanitorForgetsIdleTopics(t *testing.T) {
 	subB.Close()
 	subB2.Close()
 	wild.Close()
-	clock.Advance(2 * time.Minute)
+	clock.Add(2 * time.Minute)
 	waitFor(t, 10*time.Second, "the janitor to forget topic b", func() bool { return !e.hasTopic("b") })
 	if st := e.stats(); st.forgottenUpTo != live.ID.Seq || st.idle != 0 || st.heap != 0 {
 		t.Errorf("after forgetting everything: %+v, want forgottenUpTo %d", st, live.ID.Seq)
@@ -117,7 +117,7 @@ func TestSweepVisitsOnlyExpiredTopics(t *testing.T) {
 	e := newTestEngine(t, Options{HistorySize: 2, HistoryTTL: time.Minute, JanitorInterval: janitorOff, Now: clock.Now})
 	for i := range 10 {
 		mustPublish(t, e, fmt.Sprintf("t%d", i), []byte("x"))
-		clock.Advance(10 * time.Second)
+		clock.Add(10 * time.Second)
 	}
 	// t9 gets three messages: size eviction leaves its heap key stale.
 	mustPublish(t, e, "t9", []byte("y"))
@@ -134,7 +134,7 @@ func TestSweepVisitsOnlyExpiredTopics(t *testing.T) {
 	if st.heap != 5 || st.retained != 6 {
 		t.Errorf("after sweep: %+v, want 5 topics in the heap and 6 messages", st)
 	}
-	clock.Advance(time.Hour)
+	clock.Add(time.Hour)
 	e.sweep()
 	if st := e.stats(); st.topics != 0 || st.heap != 0 || st.idle != 0 || st.forgottenUpTo != 12 {
 		t.Errorf("after everything expired: %+v", st)
