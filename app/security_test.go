@@ -338,14 +338,8 @@ func TestTLSNodeServesRenewedCertificates(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.TLS = app.TLSConfig{CertFile: certFile, KeyFile: keyFile, ReloadInterval: 100 * time.Millisecond}
 	n := startNode(t, cfg)
-	served := func(addr string) string {
-		conn, err := tls.Dial("tcp", addr, &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12})
-		if err != nil {
-			t.Fatalf("TLS handshake with %s: %v", addr, err)
-		}
-		defer conn.Close()
-		return conn.ConnectionState().PeerCertificates[0].Subject.CommonName
-	}
+	client := &tls.Config{RootCAs: ca.Pool(), ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	served := func(addr string) string { return tlstest.ServedName(t, addr, client) }
 	ports := map[string]string{"gRPC": n.GRPCAddr().String(), "HTTPS": n.HTTPAddr().String()}
 	for port, addr := range ports {
 		if got := served(addr); got != "herald before renewal" {

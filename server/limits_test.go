@@ -69,61 +69,52 @@ func TestPublishRateLimit(t *testing.T) {
 	}
 }
 
-// A client address may hold MaxConnectionsPerIP streams; the slot comes
-// back when a stream ends.
-func TestConnectionLimitPerIP(t *testing.T) {
+// A client address may hold MaxConnectionsPerIP streams, and the node
+// MaxConnections, whoever opens them; the slot comes back when a stream
+// ends.
+func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	lim := limits.New(limits.Config{MaxConnectionsPerIP: 1})
-	e := newEnv(t, Config{Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
-	ctx := testContext(t)
-	c := e.client(t)
+	for _, tc := range []struct {
+		name string
+		cfg  limits.Config
+		want string
+	}{
+		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1 (limit 1)"},
+		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			lim := limits.New(tc.cfg)
+			e := newEnv(t, Config{Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
+			ctx := testContext(t)
+			c := e.client(t)
 
-	first, cancel := context.WithCancel(ctx)
-	subscribe(first, t, c, &heraldv1.SubscribeRequest{Topics: []string{"a"}})
-	err := subscribeErr(ctx, t, e.client(t), "b")
-	wantStatus(t, err, codes.ResourceExhausted, "too many connections from 127.0.0.1 (limit 1)")
-	if got := reasonOf(err); got != refusal.TooManyConnections {
-		t.Errorf("reason %q, want %q", got, refusal.TooManyConnections)
-	}
-	// Claiming another address does not help a client that connects
-	// directly: only the in-process gateway may name its client.
-	spoofed := metadata.AppendToOutgoingContext(ctx, ClientAddrHeader, "10.1.2.3:4567")
-	err = subscribeErr(spoofed, t, c, "b")
-	wantStatus(t, err, codes.ResourceExhausted, "too many connections from 127.0.0.1")
-	if got := e.refused(t, refusal.TooManyConnections); got != 2 {
-		t.Errorf("refused{too_many_connections} = %v, want 2", got)
-	}
+			first, cancel := context.WithCancel(ctx)
+			subscribe(first, t, c, &heraldv1.SubscribeRequest{Topics: []string{"a"}})
+			err := subscribeErr(ctx, t, e.client(t), "b")
+			wantStatus(t, err, codes.ResourceExhausted, tc.want)
+			if got := reasonOf(err); got != refusal.TooManyConnections {
+				t.Errorf("reason %q, want %q", got, refusal.TooManyConnections)
+			}
+			if tc.cfg.MaxConnectionsPerIP > 0 {
+				// Claiming another address does not help a client that
+				// connects directly: only the in-process gateway may name
+				// its client.
+				spoofed := metadata.AppendToOutgoingContext(ctx, ClientAddrHeader, "10.1.2.3:4567")
+				err = subscribeErr(spoofed, t, c, "b")
+				wantStatus(t, err, codes.ResourceExhausted, "too many connections from 127.0.0.1")
+				if got := e.refused(t, refusal.TooManyConnections); got != 2 {
+					t.Errorf("refused{too_many_connections} = %v, want 2", got)
+				}
+			}
 
-	cancel()
-	waitFor(t, testTimeout, "the first stream's slot to be released", func() bool { return lim.Connections() == 0 })
-	subscribe(ctx, t, c, &heraldv1.SubscribeRequest{Topics: []string{"b"}})
-	if got := lim.Connections(); got != 1 {
-		t.Errorf("connections = %d, want 1", got)
-	}
-}
-
-// The node holds at most MaxConnections streams, whoever opens them; the
-// slot comes back when a stream ends.
-func TestConnectionLimitTotal(t *testing.T) {
-	t.Parallel()
-	lim := limits.New(limits.Config{MaxConnections: 1})
-	e := newEnv(t, Config{Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
-	ctx := testContext(t)
-	c := e.client(t)
-
-	first, cancel := context.WithCancel(ctx)
-	subscribe(first, t, c, &heraldv1.SubscribeRequest{Topics: []string{"a"}})
-	err := subscribeErr(ctx, t, e.client(t), "b")
-	wantStatus(t, err, codes.ResourceExhausted, "the server is at its limit of 1 connections")
-	if got := reasonOf(err); got != refusal.TooManyConnections {
-		t.Errorf("reason %q, want %q", got, refusal.TooManyConnections)
-	}
-
-	cancel()
-	waitFor(t, testTimeout, "the first stream's slot to be released", func() bool { return lim.Connections() == 0 })
-	subscribe(ctx, t, e.client(t), &heraldv1.SubscribeRequest{Topics: []string{"b"}})
-	if got := lim.Connections(); got != 1 {
-		t.Errorf("connections = %d, want 1", got)
+			cancel()
+			waitFor(t, testTimeout, "the first stream's slot to be released", func() bool { return lim.Connections() == 0 })
+			subscribe(ctx, t, c, &heraldv1.SubscribeRequest{Topics: []string{"b"}})
+			if got := lim.Connections(); got != 1 {
+				t.Errorf("connections = %d, want 1", got)
+			}
+		})
 	}
 }
 

@@ -45,18 +45,6 @@ func serveTLS(t *testing.T, cfg *tls.Config) string {
 	return lis.Addr().String()
 }
 
-// servedName connects to addr trusting the CA of cfg and returns the
-// common name of the certificate the server presented.
-func servedName(t *testing.T, addr string, cfg *tls.Config) string {
-	t.Helper()
-	c, err := tls.Dial("tcp", addr, cfg)
-	if err != nil {
-		t.Fatalf("handshake: %v", err)
-	}
-	defer c.Close()
-	return c.ConnectionState().PeerCertificates[0].Subject.CommonName
-}
-
 // clientConfig returns the configuration of a client that trusts the CA
 // in the file caFile.
 func clientConfig(t *testing.T, caFile string) *tls.Config {
@@ -117,7 +105,7 @@ func startReloading(t *testing.T, name string) *reloading {
 	}
 	r.keyFile, r.addr = keyFile, serveTLS(t, cfg)
 	r.client = clientConfig(t, r.ca.WriteCA(t, r.dir))
-	if got := servedName(t, r.addr, r.client); got != name {
+	if got := tlstest.ServedName(t, r.addr, r.client); got != name {
 		t.Fatalf("served %q, want %q", got, name)
 	}
 	return r
@@ -128,7 +116,7 @@ func (r *reloading) replace(t *testing.T, name string) {
 	t.Helper()
 	r.ca.WritePair(t, r.dir, name)
 	testutil.WaitFor(t, 10*time.Second, "the certificate "+name, func() bool {
-		return servedName(t, r.addr, r.client) == name
+		return tlstest.ServedName(t, r.addr, r.client) == name
 	})
 }
 
@@ -152,10 +140,10 @@ func TestServerKeepsThePairWhenTheNewOneIsBad(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, 10*time.Second, "the reload error", func() bool {
-		_ = servedName(t, r.addr, r.client)
+		_ = tlstest.ServedName(t, r.addr, r.client)
 		return r.errs.count() > 0
 	})
-	if got := servedName(t, r.addr, r.client); got != "good" {
+	if got := tlstest.ServedName(t, r.addr, r.client); got != "good" {
 		t.Fatalf("after a bad pair: served %q, want the previous certificate", got)
 	}
 	if msg := r.errs.last().Error(); !strings.Contains(msg, r.keyFile) || !strings.Contains(msg, "previous certificate") {
