@@ -376,6 +376,22 @@ func writeFrame(c *websocket.Conn, frame string) {
 	_ = c.WriteMessage(websocket.TextMessage, []byte(frame))
 }
 
+// readUntilGone reads and drops the client's frames until it leaves.
+func readUntilGone(c *websocket.Conn) {
+	for {
+		if _, _, err := c.ReadMessage(); err != nil {
+			return
+		}
+	}
+}
+
+// holdSubscribed is a WebSocket script: it confirms a subscription to
+// topic t, then sends nothing until the client leaves.
+func holdSubscribed(_ int, c *websocket.Conn, _ *http.Request) {
+	writeFrame(c, `{"type":"subscribed","topics":["t"],"current_id":"E-0","heartbeat_interval":"15s"}`)
+	readUntilGone(c)
+}
+
 func closeWith(c *websocket.Conn, code int, reason string) {
 	_ = c.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(waitTimeout))
 }

@@ -269,11 +269,7 @@ func TestClientTokenWebSocket(t *testing.T) {
 			writeFrame(c, fmt.Sprintf(`{"type":"error","code":"unauthenticated","reason":"invalid_token",`+
 				`"message":"invalid credential: token signature is invalid","id":%q}`, f.ID))
 		}
-		for { // until the client leaves
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
+		readUntilGone(c)
 	}
 	tb := newTab(t, s.srv.URL+"/blank")
 	eval[any](tb, fixedBackoffJS)
@@ -342,14 +338,7 @@ func TestClientWebSocketRefusedHandshake(t *testing.T) {
 		}
 		return 0, ""
 	}
-	s.ws = func(n int, c *websocket.Conn, r *http.Request) {
-		writeFrame(c, `{"type":"subscribed","topics":["t"],"current_id":"E-0","heartbeat_interval":"15s"}`)
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}
+	s.ws = holdSubscribed
 	tb := newTab(t, s.srv.URL+"/blank")
 	options := map[string]any{"topics": []string{"t"}, "transport": "ws", "backoff": map[string]any{"initial": 50, "max": 50}}
 
@@ -398,14 +387,7 @@ func TestClientTooManyTopicsIsFinal(t *testing.T) {
 		}
 		return 0, ""
 	}
-	s.ws = func(n int, c *websocket.Conn, r *http.Request) {
-		writeFrame(c, `{"type":"subscribed","topics":["t"],"current_id":"E-0","heartbeat_interval":"15s"}`)
-		for {
-			if _, _, err := c.ReadMessage(); err != nil {
-				return
-			}
-		}
-	}
+	s.ws = holdSubscribed
 	tb := newTab(t, s.srv.URL+"/blank")
 	options := map[string]any{"topics": []string{"t"}, "transport": "ws", "backoff": map[string]any{"initial": 50, "max": 50}}
 
