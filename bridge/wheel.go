@@ -36,12 +36,13 @@ type wheelSlot struct {
 	ch chan struct{}
 }
 
-// NewWheel returns a wheel for window, or nil when window is not
-// positive (coalescing off).
+// NewWheel returns a wheel for window, shortened to MaxCoalesceWindow if
+// it is longer, or nil when window is not positive (coalescing off).
 func NewWheel(window time.Duration) *Wheel {
 	if window <= 0 {
 		return nil
 	}
+	window = min(window, MaxCoalesceWindow)
 	return &Wheel{window: window, tick: max(window/wheelTicks, time.Microsecond), base: time.Now()}
 }
 

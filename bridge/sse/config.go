@@ -57,7 +57,8 @@ type Config struct {
 	// one wake-up, instead of a write and a wake-up per message. A stream
 	// that was quiet writes at once, so isolated messages pay no latency;
 	// a busy one at most the window. Zero means DefaultCoalesceWindow;
-	// negative disables coalescing; at most bridge.MaxCoalesceWindow.
+	// negative disables coalescing; a window longer than
+	// bridge.MaxCoalesceWindow is shortened to it.
 	CoalesceWindow time.Duration
 	// AllowedOrigins lists the browser origins, other than the server's
 	// own, that may open a stream: exact origins or origins with one

@@ -53,8 +53,8 @@ type Config struct {
 	// writer holds events only while the connection is busy, its recent
 	// events less than a window and a quarter apart (see bridge.Pace); a
 	// message after a quiet spell goes out at once. Zero means
-	// DefaultCoalesceWindow; a negative value turns coalescing off; at most
-	// bridge.MaxCoalesceWindow.
+	// DefaultCoalesceWindow; a negative value turns coalescing off; a
+	// window longer than bridge.MaxCoalesceWindow is shortened to it.
 	CoalesceWindow time.Duration
 	// AllowedOrigins lists the browser origins, besides the server's own,
 	// that may connect: exact origins such as "https://app.example.com",
