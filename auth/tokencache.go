@@ -84,10 +84,3 @@ func (c *tokenCache) put(raw string, keys keySnapshot, id *Identity, now time.Ti
 	}
 	c.entries[raw] = cachedToken{id: id, keys: keys, verified: now}
 }
-
-// len returns the number of tokens remembered.
-func (c *tokenCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return len(c.entries)
-}

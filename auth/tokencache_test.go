@@ -39,7 +39,7 @@ func TestVerifiedTokensAreRemembered(t *testing.T) {
 	// Refusals are not remembered.
 	forged := tok[:len(tok)-4] + "AAAA"
 	wantRefusal(t, errOf(a.Authenticate(forged)), codes.Unauthenticated, refusal.InvalidToken)
-	if n := a.verified.len(); n != 1 {
+	if n := remembered(&a.verified); n != 1 {
 		t.Fatalf("%d tokens remembered, want only the one that verified", n)
 	}
 
@@ -81,7 +81,7 @@ func TestTokenCacheIsBounded(t *testing.T) {
 	for i := range tokenCacheSize + 10 {
 		c.put("token-"+strconv.Itoa(i), keySnapshot{}, id, now)
 	}
-	if n := c.len(); n != tokenCacheSize {
+	if n := remembered(&c); n != tokenCacheSize {
 		t.Fatalf("%d entries, want the bound %d", n, tokenCacheSize)
 	}
 	long := string(make([]byte, maxCachedToken+1))
@@ -119,4 +119,11 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		}
 	})
+}
+
+// remembered returns the number of tokens c remembers.
+func remembered(c *tokenCache) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries)
 }

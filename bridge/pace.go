@@ -2,10 +2,10 @@ package bridge
 
 import "time"
 
-// GatherTarget is the number of events from which a batch is large
+// gatherTarget is the number of events from which a batch is large
 // enough to be written at once, without waiting out the coalescing
 // window.
-const GatherTarget = 64
+const gatherTarget = 64
 
 // MaxCoalesceWindow is the longest coalescing window a transport may be
 // configured with. A writer holding a batch does not answer its signals
@@ -45,7 +45,7 @@ func NewPace(wheel *Wheel) Pace { return Pace{wheel: wheel} }
 // should be written at once, or else a channel closed when their window
 // ends. A writer may stop waiting early, when its connection must end.
 func (p *Pace) Hold(now time.Time, n int) <-chan struct{} {
-	if p.wheel == nil || n >= GatherTarget || p.count == 0 {
+	if p.wheel == nil || n >= gatherTarget || p.count == 0 {
 		return nil
 	}
 	w := p.wheel.window

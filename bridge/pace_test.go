@@ -45,8 +45,8 @@ func TestPaceHoldsOnlyBusyConnections(t *testing.T) {
 		}
 		p.Took(at(5*w), 1)
 		// A large batch goes out at once.
-		if p.Hold(at(5*w+time.Millisecond), GatherTarget) != nil {
-			t.Fatal("a batch of GatherTarget events was held")
+		if p.Hold(at(5*w+time.Millisecond), gatherTarget) != nil {
+			t.Fatal("a batch of gatherTarget events was held")
 		}
 		// A replay's count does not keep a connection busy for long.
 		p.Took(at(6*w), 500)
