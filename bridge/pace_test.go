@@ -22,6 +22,9 @@ func TestPaceHoldsOnlyBusyConnections(t *testing.T) {
 		if NewWheel(0) != nil || NewWheel(-1) != nil {
 			t.Fatal("a wheel without a window")
 		}
+		if long := NewWheel(time.Hour); long.window != MaxCoalesceWindow {
+			t.Fatalf("a wheel for an hour has a window of %v, want MaxCoalesceWindow", long.window)
+		}
 
 		p := NewPace(wheel)
 		if p.Hold(at(0), 1) != nil {
