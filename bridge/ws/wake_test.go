@@ -1,0 +1,49 @@
+package ws
+
+import (
+	"testing"
+	"time"
+
+	"github.com/heraldhq/herald/bridge"
+)
+
+// TestWriterDoesNotWaitPastAPendingSignal: a signal whose token on the
+// Ready channel was taken along with events (TryNext drains the token
+// with the queue) is still seen: the writer finds the signal pending and
+// does not wait on a channel that will not wake it.
+func TestWriterDoesNotWaitPastAPendingSignal(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []signal{sigInbox, sigTimer, sigEnd} {
+		// A subscription with nothing ready whose Ready never fires.
+		src := waitingSource{waiting: make(chan struct{}, 1)}
+		sub, err := src.Subscribe(t.Context(), bridge.Request{Topics: []string{"t"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &conn{wake: make(chan struct{}, 1), sub: sub, waitOn: sub}
+		c.signals = sig // left by signal, its token gone
+		done := make(chan struct{})
+		go func() {
+			c.next()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(testTimeout):
+			t.Fatalf("signal %v pending: the writer waited on Ready regardless", sig)
+		}
+	}
+	// Without a subscription the writer waits on wake: the same holds.
+	c := &conn{wake: make(chan struct{}, 1)}
+	c.signals = sigInbox
+	done := make(chan struct{})
+	go func() {
+		c.next()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(testTimeout):
+		t.Fatal("signal pending without a subscription: the writer waited on wake regardless")
+	}
+}
