@@ -49,9 +49,6 @@ func NewCA(t testing.TB) *CA {
 	return &CA{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
 }
 
-// CertPEM returns the CA's certificate in PEM.
-func (ca *CA) CertPEM() []byte { return ca.pem }
-
 // Pool returns a pool that trusts the CA only.
 func (ca *CA) Pool() *x509.CertPool {
 	p := x509.NewCertPool()
