@@ -33,7 +33,7 @@ func TestMintVerifies(t *testing.T) {
 	if id, err := open.Authenticate(Mint(t, Grant{Sub: "svc", NoExpiry: true})); err != nil || !id.Expires.IsZero() {
 		t.Errorf("NoExpiry: %v, expires %v", err, id.Expires)
 	}
-	if s := Soon(); s.Sub(time.Now()) <= 900*time.Millisecond || s.Sub(time.Now()) > 2*time.Second || !s.Equal(s.Truncate(time.Second)) {
+	if s := Soon(); time.Until(s) <= 900*time.Millisecond || time.Until(s) > 2*time.Second || !s.Equal(s.Truncate(time.Second)) {
 		t.Errorf("Soon = %v", s)
 	}
 }

@@ -207,7 +207,7 @@ func testTryNext(t *testing.T, f Factory) {
 	e := newEngine(t, f, Config{})
 	p := newPrefix()
 	sub := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
-	if sub.Ready() != sub.Ready() {
+	if ready := sub.Ready(); ready != sub.Ready() {
 		t.Fatal("Ready returned different channels")
 	}
 	sentinel := engine.Event{Gap: &engine.Gap{Reason: engine.GapTruncated}}
