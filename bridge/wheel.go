@@ -81,15 +81,18 @@ func (w *Wheel) arm(now time.Time) {
 }
 
 // fire closes the channels of the ticks that are due and sets the timer
-// for the next pending one.
+// for the next pending one. The channels are closed after the lock is
+// released: closing one wakes every writer that waits on it, which
+// writers calling After need not wait for.
 func (w *Wheel) fire() {
 	now := time.Now()
 	due := int64(now.Sub(w.base) / w.tick)
+	var buf [4]chan struct{}
+	closing := buf[:0]
 	w.mu.Lock()
-	defer w.mu.Unlock()
 	k := 0
 	for k < len(w.slots) && w.slots[k].n <= due {
-		close(w.slots[k].ch)
+		closing = append(closing, w.slots[k].ch)
 		k++
 	}
 	n := copy(w.slots, w.slots[k:])
@@ -97,5 +100,9 @@ func (w *Wheel) fire() {
 	w.slots = w.slots[:n]
 	if n > 0 {
 		w.arm(now)
+	}
+	w.mu.Unlock()
+	for _, ch := range closing {
+		close(ch)
 	}
 }
