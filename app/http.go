@@ -1,9 +1,9 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -94,8 +94,9 @@ func (b browser) shutdown(ctx context.Context) error {
 	wg.Go(func() { sseErr = b.sse.Shutdown(ctx) })
 	wg.Go(func() { wsErr = b.ws.Shutdown(ctx) })
 	wg.Wait()
-	if err := errors.Join(sseErr, wsErr); err != nil {
-		return errors.New("app: browser streams did not end in time")
+	// Both fail only with ctx's error, so one of them says it all.
+	if err := cmp.Or(sseErr, wsErr); err != nil {
+		return fmt.Errorf("app: browser streams did not end in time: %w", err)
 	}
 	return nil
 }

@@ -185,6 +185,13 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	case <-h.drained:
 		return nil
 	case <-ctx.Done():
+	}
+	// Both may be ready at once; drained wins, so a handler with nothing
+	// to wait for never reports a timeout.
+	select {
+	case <-h.drained:
+		return nil
+	default:
 		return ctx.Err()
 	}
 }

@@ -135,3 +135,20 @@ func TestClientsResumeOnARestartedNode(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownWithNothingToWaitForSucceeds: a handler with no streams has
+// drained, so Shutdown reports success even when its context has ended
+// too (both are ready at once; drained must win every time).
+func TestShutdownWithNothingToWaitForSucceeds(t *testing.T) {
+	t.Parallel()
+	eng := memory.New(memory.Options{})
+	t.Cleanup(func() { _ = eng.Close() })
+	h := New(newLocal(eng), Config{Metrics: metrics.New()})
+	ended, cancel := context.WithCancel(t.Context())
+	cancel()
+	for i := range 100 {
+		if err := h.Shutdown(ended); err != nil {
+			t.Fatalf("Shutdown %d with no streams and an ended context: %v", i, err)
+		}
+	}
+}

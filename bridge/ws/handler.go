@@ -189,6 +189,13 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
+	// Both may be ready at once; drained wins, so a handler with nothing
+	// to wait for never reports a timeout.
+	select {
+	case <-drained:
+		return nil
+	default:
+	}
 	h.mu.Lock()
 	conns = h.connList()
 	h.mu.Unlock()
