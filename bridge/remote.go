@@ -141,12 +141,12 @@ func (s *remoteSource) Subscribe(ctx context.Context, req Request) (Subscription
 		src:    s,
 		cancel: cancel,
 		done:   make(chan struct{}),
-		wake:   make(chan struct{}, 1),
 		subscribed: Subscribed{
 			Topics:    confirmed.GetTopics(),
 			CurrentID: confirmed.GetCurrentId(),
 		},
 	}
+	sub.init(s.cfg.QueueLen, s.cfg.QueueBytes)
 	if !parsed.After.IsZero() {
 		sub.replayEnd = current
 	}

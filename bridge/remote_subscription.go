@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"math"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,6 +21,8 @@ var errUpstreamSilent = errors.New("bridge: upstream stream silent past its time
 // takes them out. Next is called by one goroutine at a time; Close is safe
 // to call concurrently and more than once.
 type remoteSubscription struct {
+	eventQueue // mu also guards closedByMe
+
 	src        *remoteSource
 	subscribed Subscribed
 	cancel     context.CancelCauseFunc // ends the upstream stream
@@ -32,16 +33,7 @@ type remoteSubscription struct {
 	// history, which the queue bounds do not count. Zero otherwise.
 	replayEnd engine.ID
 
-	// wake holds a token when the queue may have become non-empty or the
-	// subscription ended. Sends never block.
-	wake chan struct{}
-
-	mu         sync.Mutex
-	err        error          // why the subscription ended; nil while live
-	queue      []engine.Event // events for the reader, oldest first
-	liveCount  int            // live messages in queue
-	liveBytes  int            // their payload bytes
-	closedByMe bool           // Close was called
+	closedByMe bool // Close was called
 }
 
 var _ Subscription = (*remoteSubscription)(nil)
@@ -49,97 +41,12 @@ var _ Subscription = (*remoteSubscription)(nil)
 // Subscribed returns the upstream's confirmation.
 func (s *remoteSubscription) Subscribed() Subscribed { return s.subscribed }
 
-// signal leaves a wake token unless one is already waiting.
-func (s *remoteSubscription) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-// Next appends the queued events to dst, blocking until there is at least
-// one. Events received before the upstream stream failed are handed out
-// before its error; after a queue overflow they are dropped. As the
-// engine's subscriptions do, it hands out nothing once ctx has ended: it
-// returns ctx's error and leaves the queue for the next call, unless the
-// subscription has ended with nothing queued, when it returns why.
-func (s *remoteSubscription) Next(ctx context.Context, dst []engine.Event) ([]engine.Event, error) {
-	for {
-		s.mu.Lock()
-		if len(s.queue) == 0 && s.err != nil {
-			err := s.err
-			s.mu.Unlock()
-			return dst, err
-		}
-		if err := ctx.Err(); err != nil {
-			s.mu.Unlock()
-			return dst, err
-		}
-		if len(s.queue) > 0 {
-			dst = s.drainLocked(dst)
-			s.mu.Unlock()
-			return dst, nil
-		}
-		s.mu.Unlock()
-		select {
-		case <-s.wake:
-		case <-ctx.Done():
-			return dst, ctx.Err()
-		}
-	}
-}
-
-// TryNext appends the queued events to dst without waiting. Events
-// received before the upstream stream failed are handed out before its
-// error.
-func (s *remoteSubscription) TryNext(dst []engine.Event) ([]engine.Event, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.queue) > 0 {
-		return s.drainLocked(dst), nil
-	}
-	return dst, s.err
-}
-
-// Ready returns the channel that gets a token when the queue may have
-// become non-empty or the subscription ended.
-func (s *remoteSubscription) Ready() <-chan struct{} { return s.wake }
-
-// Wake leaves a token on the Ready channel.
-func (s *remoteSubscription) Wake() { s.signal() }
-
-// drainLocked moves the queued events to dst and takes the wake token,
-// if one waits: what left it is handed out now (see the memory engine's
-// subscription, which does the same). s.mu must be held.
-func (s *remoteSubscription) drainLocked(dst []engine.Event) []engine.Event {
-	dst = append(dst, s.queue...)
-	clear(s.queue)
-	if cap(s.queue) > maxKeptQueue {
-		s.queue = nil
-	} else {
-		s.queue = s.queue[:0]
-	}
-	s.liveCount, s.liveBytes = 0, 0
-	select {
-	case <-s.wake:
-	default:
-	}
-	return dst
-}
-
-// maxKeptQueue is the largest queue buffer kept after a drain; a larger
-// one, left by a burst or a replay, is released so idle subscriptions stay
-// small.
-const maxKeptQueue = 64
-
 // Close ends the upstream stream, drops what is queued and waits for the
 // reader to return.
 func (s *remoteSubscription) Close() {
 	s.mu.Lock()
 	s.closedByMe = true
-	s.endLocked(engine.ErrSubscriptionClosed)
-	clear(s.queue)
-	s.queue = nil
+	s.dropLocked(engine.ErrSubscriptionClosed)
 	s.mu.Unlock()
 	s.cancel(engine.ErrSubscriptionClosed)
 	<-s.done
@@ -150,41 +57,13 @@ func (s *remoteSubscription) Close() {
 func (s *remoteSubscription) push(ev engine.Event) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.err != nil {
-		return false
-	}
-	if m := ev.Message; m != nil && !s.replayed(m.ID) {
-		if s.liveCount >= s.src.cfg.QueueLen ||
-			(s.liveCount > 0 && s.liveBytes+len(m.Data) > s.src.cfg.QueueBytes) {
-			clear(s.queue)
-			s.queue = nil
-			s.liveCount, s.liveBytes = 0, 0
-			s.endLocked(engine.ErrSlowConsumer)
-			return false
-		}
-		s.liveCount++
-		s.liveBytes += len(m.Data)
-	}
-	s.queue = append(s.queue, ev)
-	if len(s.queue) == 1 {
-		s.signal()
-	}
-	return true
+	return s.pushLocked(ev, ev.Message != nil && !s.replayed(ev.Message.ID))
 }
 
 // replayed reports whether the message with id is history replayed at
 // subscribe time rather than a live message.
 func (s *remoteSubscription) replayed(id engine.ID) bool {
 	return !s.replayEnd.IsZero() && id.Epoch == s.replayEnd.Epoch && id.Seq <= s.replayEnd.Seq
-}
-
-// endLocked ends the subscription with err unless it already ended. s.mu
-// must be held.
-func (s *remoteSubscription) endLocked(err error) {
-	if s.err == nil {
-		s.err = err
-		s.signal()
-	}
 }
 
 // read is the reader goroutine: it receives upstream frames until the
