@@ -141,7 +141,8 @@ type Bridge struct {
 
 	front
 
-	conn *grpc.ClientConn // to the upstream
+	conn   *grpc.ClientConn     // to the upstream
+	shared *bridge.SharedSource // one upstream stream per topic set
 
 	ready atomic.Bool
 
@@ -195,10 +196,11 @@ func (b *Bridge) build(ctx context.Context) error {
 	if b.conn, err = dialUpstream(cfg.Upstream, cfg.MaxMessageSize, creds, cfg.DialOptions); err != nil {
 		return err
 	}
-	src := bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
+	// Browsers subscribing to the same topics share one upstream stream.
+	b.shared = bridge.NewSharedSource(bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
 		QueueLen: cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
-	})
+	}), bridge.SharedConfig{QueueLen: cfg.QueueLen})
 	// The gateway's calls name each client (x-herald-client-addr) and
 	// carry the upstream token as the relay credential that makes the
 	// upstream believe that name; the bridge applies its own limits to
@@ -207,7 +209,7 @@ func (b *Bridge) build(ctx context.Context) error {
 		MaxMessageSize: cfg.MaxMessageSize,
 		Limits:         sec.limits,
 		Ready:          b.isReady,
-	}, src, frontSettings{
+	}, b.shared, frontSettings{
 		heartbeat:      cfg.HeartbeatInterval,
 		origins:        cfg.AllowedOrigins,
 		browser:        cfg.Browser,
@@ -285,6 +287,9 @@ func (b *Bridge) isReady() bool {
 func (b *Bridge) abandon() {
 	b.stopping.Store(true)
 	b.abandonHTTP()
+	if b.shared != nil {
+		b.shared.Close()
+	}
 	if b.conn != nil {
 		_ = b.conn.Close()
 	}
@@ -316,6 +321,7 @@ func (b *Bridge) shutdown(ctx context.Context) error {
 	if err := b.stopHTTP(ctx); err != nil {
 		errs = append(errs, err)
 	}
+	b.shared.Close()
 	if err := b.conn.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("app: upstream connection: %w", err))
 	}

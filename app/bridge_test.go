@@ -100,6 +100,12 @@ func TestBridgeRelaysAnUpstream(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `herald_subscriptions{transport="sse"} 2`) {
 		t.Fatalf("bridge metrics: %d, no SSE subscriptions gauge of 2", code)
 	}
+	// Both browsers read one upstream stream: the second resumed from the
+	// messages the bridge's shared stream keeps.
+	code, body = get(t, hc, baseURL(up)+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, `herald_subscriptions{transport="grpc"} 1`) {
+		t.Fatalf("upstream metrics: %d, no gRPC subscriptions gauge of 1", code)
+	}
 	if code, _ := get(t, hc, base+"/"); code != http.StatusOK {
 		t.Fatalf("GET / on the bridge: %d", code)
 	}
