@@ -37,7 +37,9 @@
 // A Bridge (StartBridge, RunBridge; `herald bridge`) is the HTTP side alone:
 // the browser transports, the gateway and the page over a remote Herald's
 // gRPC API (bridge.NewRemoteSource), so that browser-facing nodes scale
-// apart from the core. A bridge checks its clients' credentials and
+// apart from the core. Its browsers share upstream streams
+// (bridge.SharedSource): one per set of topics, however many browsers
+// read it, so the upstream's fan-out is per bridge, not per browser. A bridge checks its clients' credentials and
 // applies its limits to them itself, on every transport, and presents its
 // own credential (BridgeConfig.UpstreamToken) to the upstream for the
 // subscriptions it makes on their behalf. Its HTTP API relays each

@@ -6,6 +6,9 @@
 // slow-consumer end). It is served either in-process from the engine
 // (NewLocalSource) or from a remote Herald over gRPC (NewRemoteSource, for
 // `herald bridge`), so browser-facing nodes can scale apart from the core.
+// SharedSource, in front of a remote source, serves all the subscriptions
+// to one set of topics from one upstream stream, so that the upstream
+// sends each message once per bridge rather than once per browser.
 // The transports live in sub-packages: bridge/sse and bridge/ws. This
 // package also holds what they share: the JSON message envelope
 // (AppendEnvelope), the origin check (OriginPolicy), and the access checks
@@ -21,6 +24,17 @@
 // upstream stream and interns it by id, so its subscriptions share one
 // *engine.Message as well.
 //
+// # Sharing upstream streams
+//
+// A SharedSource keeps one live subscription of its inner source per
+// topic set (a hub), fans its events out to per-subscription queues, and
+// keeps a ring of its latest messages. Positions are the engine's single
+// order of messages, so a client resuming from an id the ring covers
+// joins at once, and one resuming from further back replays on a stream
+// of its own until that stream reaches the ring, then hands over without
+// a gap or a repeat. An idle hub lingers a little for clients that
+// reconnect.
+//
 // # Concurrency
 //
 // Sources are safe for concurrent use. A Subscription's Next and TryNext
@@ -34,7 +48,10 @@
 // Pace decides when a writer holds a batch to let more events join it in
 // one write: only while the connection is busy, for at most the
 // configured window. Wheel is the one timer a transport's writers wait on
-// meanwhile. A remote subscription
-// runs one goroutine that reads its upstream stream into a queue bounded in
-// events and bytes; Close waits for it to return.
+// meanwhile.
+//
+// A remote subscription runs one goroutine that reads its upstream stream
+// into a queue bounded in events and bytes; Close waits for it to return.
+// A hub of a SharedSource runs one such reader for all its subscriptions;
+// SharedSource.Close waits for them.
 package bridge
