@@ -80,10 +80,6 @@ func New(eng engine.Engine, cfg Config) *Server {
 		grpc.StatsHandler(&connStats{gauge: s.mGRPC.Connections}),
 		grpc.ChainUnaryInterceptor(logUnary(s.log), recoverUnary(s.log)),
 		grpc.ChainStreamInterceptor(logStream(s.log), recoverStream(s.log)),
-		// Release each connection's write buffer while it is idle: a
-		// realtime server holds many connections that are quiet most of
-		// the time.
-		grpc.SharedWriteBuffer(true),
 		// Stop and GracefulStop return only once every handler has: after
 		// Shutdown nothing uses the engine, so the caller may close it.
 		grpc.WaitForHandlers(true),
