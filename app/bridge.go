@@ -197,10 +197,11 @@ func (b *Bridge) build(ctx context.Context) error {
 		return err
 	}
 	// Browsers subscribing to the same topics share one upstream stream.
+	met := metrics.New()
 	b.shared = bridge.NewSharedSource(bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
 		QueueLen: cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
-	}), bridge.SharedConfig{QueueLen: cfg.QueueLen})
+	}), bridge.SharedConfig{QueueLen: cfg.QueueLen, Metrics: metrics.NewUpstream(met)})
 	// The gateway's calls name each client (x-herald-client-addr) and
 	// carry the upstream token as the relay credential that makes the
 	// upstream believe that name; the bridge applies its own limits to
@@ -216,7 +217,7 @@ func (b *Bridge) build(ctx context.Context) error {
 		maxHeaderBytes: cfg.MaxHeaderBytes,
 		security:       sec,
 		logger:         b.log.With(slog.String("component", "http")),
-		metrics:        metrics.New(),
+		metrics:        met,
 	})
 }
 

@@ -106,6 +106,11 @@ func TestBridgeRelaysAnUpstream(t *testing.T) {
 	if code != http.StatusOK || !strings.Contains(body, `herald_subscriptions{transport="grpc"} 1`) {
 		t.Fatalf("upstream metrics: %d, no gRPC subscriptions gauge of 1", code)
 	}
+	code, body = get(t, hc, base+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, `herald_upstream_streams{kind="shared"} 1`) ||
+		!strings.Contains(body, `herald_upstream_streams{kind="catch_up"} 0`) {
+		t.Fatalf("bridge metrics: %d, no upstream streams gauges of 1 shared and 0 catching up", code)
+	}
 	if code, _ := get(t, hc, base+"/"); code != http.StatusOK {
 		t.Fatalf("GET / on the bridge: %d", code)
 	}

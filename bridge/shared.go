@@ -15,6 +15,7 @@ import (
 
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/internal/subreq"
+	"github.com/heraldhq/herald/metrics"
 )
 
 // Defaults of SharedConfig.
@@ -51,6 +52,9 @@ type SharedConfig struct {
 	// so that clients reconnecting meanwhile resume from its ring. Zero
 	// means DefaultShareLinger; negative closes it at once.
 	Linger time.Duration
+	// Metrics receives the count of upstream streams and handovers. Nil
+	// means instruments that nothing exports.
+	Metrics *metrics.Upstream
 }
 
 // withDefaults returns c with its zero fields set to the defaults.
@@ -69,6 +73,9 @@ func (c SharedConfig) withDefaults() SharedConfig {
 	}
 	if c.Linger == 0 {
 		c.Linger = DefaultShareLinger
+	}
+	if c.Metrics == nil {
+		c.Metrics = metrics.NewUpstream(metrics.New())
 	}
 	return c
 }
@@ -147,6 +154,7 @@ func (s *SharedSource) Subscribe(ctx context.Context, req Request) (Subscription
 			h.doneWaiting()
 			return nil, err
 		}
+		s.cfg.Metrics.CatchUp.Inc()
 		m.own = own
 		m.subscribed = own.Subscribed()
 		if !parsed.After.IsZero() {
@@ -251,6 +259,7 @@ func (h *hub) start(ctx context.Context, names []string) {
 			err = status.Error(codes.Unavailable, msgUpstreamUnavailable)
 		} else {
 			h.sub, h.epoch, h.pos, h.base = sub, pos.Epoch, pos, pos
+			s.cfg.Metrics.Shared.Inc()
 		}
 	}
 	if err != nil {
@@ -335,6 +344,7 @@ func (h *hub) adopt(m *member, p engine.ID) bool {
 	if m.err != nil {
 		return true
 	}
+	h.src.cfg.Metrics.Handovers.Inc()
 	if p.Seq < h.pos.Seq {
 		for _, msg := range h.since(p) {
 			m.pushLocked(engine.Event{Message: msg}, false)
@@ -436,6 +446,7 @@ func (h *hub) end(err error, unless func(*hub) bool) {
 		m.mu.Unlock()
 	}
 	h.sub.Close()
+	s.cfg.Metrics.Shared.Dec()
 }
 
 // run is the hub's reader: it moves the inner subscription's events into
@@ -562,6 +573,7 @@ func (m *member) Close() {
 func (m *member) pump(h *hub) {
 	defer close(m.pumpDone)
 	defer h.doneWaiting()
+	defer h.src.cfg.Metrics.CatchUp.Dec()
 	defer m.own.Close()
 	var buf []engine.Event
 	for {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
@@ -179,6 +180,11 @@ func TestSharedSourceHandsOverWithoutGapOrRepeat(t *testing.T) {
 		}
 	})
 
+	met := e.src.cfg.Metrics
+	if h, c, s := promtest.ToFloat64(met.Handovers), promtest.ToFloat64(met.CatchUp), promtest.ToFloat64(met.Shared); h != 1 || c != 0 || s != 1 {
+		t.Fatalf("metrics: %v handovers, %v streams catching up, %v shared, want 1, 0, 1", h, c, s)
+	}
+
 	// After the handover it goes on with the shared stream alone.
 	next := publish(t, e.up.eng, "a", "after")
 	wantIDs(t, resumed, []engine.ID{next})
@@ -247,6 +253,9 @@ func TestSharedSourceClose(t *testing.T) {
 	_, err := e.src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
 	wantCode(t, err, codes.Unavailable, msgShuttingDown)
 	e.waitStreams(t, 0)
+	if n := promtest.ToFloat64(e.src.cfg.Metrics.Shared); n != 0 {
+		t.Fatalf("%v shared streams after Close, want 0", n)
+	}
 	if _, err := e.src.Subscribe(testContext(t), Request{Topics: []string{""}}); err == nil {
 		t.Fatal("an invalid topic was accepted")
 	}
