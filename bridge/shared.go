@@ -102,6 +102,13 @@ func (c SharedConfig) withDefaults() SharedConfig {
 // failed or restarted), every subscription on it ends with
 // engine.ErrClosed, and its clients reconnect and resume.
 //
+// A shared stream is opened with the context of the subscriber that
+// starts it, and serves everyone after: the inner source must
+// authenticate as itself (a credential on its connection, as `herald
+// bridge` does with its upstream token), never with one client's
+// credential from that context. Clients are authorized before they
+// subscribe, by the transports.
+//
 // A SharedSource is safe for concurrent use. Close it when done.
 type SharedSource struct {
 	inner Source
