@@ -30,9 +30,9 @@
 // topic set (a hub), fans its events out to per-subscription queues, and
 // keeps a ring of its latest messages. Positions are the engine's single
 // order of messages, so a client resuming from an id the ring covers
-// joins at once, and one resuming from further back replays on a stream
-// of its own until that stream reaches the ring, then hands over without
-// a gap or a repeat. An idle hub lingers a little for clients that
+// joins at once, and one resuming from further back replays on a
+// catch-up stream (shared by those resuming from the same id) until that
+// stream reaches the ring, then hands over without a gap or a repeat. An idle hub lingers a little for clients that
 // reconnect.
 //
 // # Concurrency

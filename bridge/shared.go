@@ -42,7 +42,7 @@ type SharedConfig struct {
 	QueueBytes int
 	// Ring is how many of its latest messages a shared stream keeps, so
 	// that a client resuming from one of them joins the stream at once,
-	// and a client catching up on a stream of its own hands over to the
+	// and clients catching up on a catch-up stream hand over to the
 	// shared one as soon as it reaches them. Zero means DefaultShareRing.
 	Ring int
 	// RingBytes bounds the same messages in payload bytes (the newest is
@@ -90,10 +90,12 @@ func (c SharedConfig) withDefaults() SharedConfig {
 // position. One that resumes from an id the shared stream's ring still
 // covers joins it after that id, with the messages since replayed from
 // the ring. Any other resume (an older id, or one of another epoch or
-// ahead of the shared stream) opens a stream of its own on the inner
-// source, which replays history with its gaps as usual; as soon as that
-// stream delivers a message the ring covers, the subscription hands over
-// to the shared stream and its own stream closes. Positions are the
+// ahead of the shared stream) reads a catch-up stream of the inner
+// source, which replays history with its gaps as usual; subscriptions
+// resuming from the same id share one (after a restart, a topic's
+// clients all resume from the last message they saw). As soon as the
+// catch-up stream delivers a message the ring covers, its subscriptions
+// hand over to the shared stream and it closes. Positions are the
 // engine's single order of messages (engine.ID), so the handover neither
 // skips nor repeats a message.
 //
@@ -161,14 +163,7 @@ func (s *SharedSource) Subscribe(ctx context.Context, req Request) (Subscription
 			h.doneWaiting()
 			return nil, err
 		}
-		s.cfg.Metrics.CatchUp.Inc()
-		m.own = own
-		m.subscribed = own.Subscribed()
-		if !parsed.After.IsZero() {
-			m.ownReplayEnd, _ = engine.ParseID(m.subscribed.CurrentID)
-		}
-		m.pumpDone = make(chan struct{})
-		go m.pump(h)
+		h.startCatchUp(m, own, parsed.After)
 		return m, nil
 	}
 }
@@ -184,7 +179,12 @@ func (s *SharedSource) hub(ctx context.Context, key string, names []string) (*hu
 		}
 		h := s.hubs[key]
 		if h == nil {
-			h = &hub{src: s, key: key, ready: make(chan struct{}), members: make(map[*member]struct{})}
+			h = &hub{
+				src: s, key: key, ready: make(chan struct{}),
+				members: make(map[*member]struct{}),
+				groups:  make(map[*catchUp]struct{}),
+				byAfter: make(map[engine.ID]*catchUp),
+			}
 			s.hubs[key] = h
 			s.wg.Add(1)
 			s.mu.Unlock()
@@ -249,8 +249,10 @@ type hub struct {
 	head    int               // evicted slots at the front of ring
 	bytes   int               // payload bytes of ring[head:]
 	members map[*member]struct{}
-	waiting int         // subscriptions on streams of their own that may hand over
-	linger  *time.Timer // set while nobody reads the stream
+	groups  map[*catchUp]struct{}  // catch-up streams running
+	byAfter map[engine.ID]*catchUp // those that subscriptions may still join, by their resume position
+	waiting int                    // catch-up streams, and those being opened, that may hand over
+	linger  *time.Timer            // set while nobody reads the stream
 }
 
 // start subscribes to the inner source, live only, and starts the reader.
@@ -291,13 +293,15 @@ type joinOutcome int
 
 const (
 	joined   joinOutcome = iota // the member reads the shared stream
-	needsOwn                    // the member needs a stream of its own to catch up
+	needsOwn                    // the member needs a catch-up stream
 	hubEnded                    // the hub has ended; start another
 )
 
 // join makes the member of a subscription request: joined to the stream
-// when it is live only or resumes from a position the ring covers,
-// otherwise waiting to hand over from a stream of its own.
+// when it is live only or resumes from a position the ring covers, joined
+// to the catch-up stream of others resuming from the same position if
+// there is one it may still join, and otherwise in need of a catch-up
+// stream of its own.
 func (h *hub) join(req subreq.Request) (*member, joinOutcome) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -309,6 +313,9 @@ func (h *hub) join(req subreq.Request) (*member, joinOutcome) {
 	m.init(h.src.cfg.QueueLen, h.src.cfg.QueueBytes)
 	after := req.After
 	if !after.IsZero() && !h.covers(after) {
+		if g := h.byAfter[after]; g != nil && g.joinLocked(m, req.Names) {
+			return m, joined
+		}
 		h.waiting++
 		return m, needsOwn
 	}
@@ -337,19 +344,22 @@ func (h *hub) since(p engine.ID) []*engine.Message {
 	return kept[i:]
 }
 
-// adopt hands m over from its own stream, whose last message was at p,
-// to the shared stream if the ring covers p. It reports whether m no
-// longer needs its own stream: handed over, or ended meanwhile.
-func (h *hub) adopt(m *member, p engine.ID) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.ended || p.Epoch != h.epoch || p.Seq < h.base.Seq {
-		return false
-	}
+// canAdopt reports whether subscriptions whose catch-up stream's last
+// message was at p may hand over: the ring covers p. h.mu must be held.
+func (h *hub) canAdopt(p engine.ID) bool {
+	return !h.ended && p.Epoch == h.epoch && p.Seq >= h.base.Seq
+}
+
+// adoptLocked hands m over to the shared stream from a catch-up stream
+// whose last message was at p, which canAdopt allowed: m gets the ring's
+// messages after p, or, when its stream ran ahead of the shared one,
+// skips the shared stream's messages up to p. A member that has ended
+// meanwhile is left out. h.mu must be held.
+func (h *hub) adoptLocked(m *member, p engine.ID) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.err != nil {
-		return true
+		return
 	}
 	h.src.cfg.Metrics.Handovers.Inc()
 	if p.Seq < h.pos.Seq {
@@ -361,11 +371,10 @@ func (h *hub) adopt(m *member, p engine.ID) bool {
 		m.pos = p // ahead of the stream: what the stream brings up to p is not repeated
 	}
 	h.members[m] = struct{}{}
-	return true
 }
 
-// doneWaiting counts out a subscription that no longer waits to hand
-// over.
+// doneWaiting counts out a catch-up stream (or one that failed to open)
+// that no longer waits to hand over.
 func (h *hub) doneWaiting() {
 	h.mu.Lock()
 	h.waiting--
@@ -376,13 +385,26 @@ func (h *hub) doneWaiting() {
 	}
 }
 
-// leave removes m from the stream.
+// leave removes m from the stream, or from its catch-up stream, which
+// closes when its last member leaves.
 func (h *hub) leave(m *member) {
 	h.mu.Lock()
+	var emptied *catchUp
+	if g := m.group; g != nil {
+		delete(g.members, m)
+		m.group = nil
+		if len(g.members) == 0 && !g.ended {
+			g.endLocked()
+			emptied = g
+		}
+	}
 	_, in := h.members[m]
 	delete(h.members, m)
 	idle := in && h.idleLocked()
 	h.mu.Unlock()
+	if emptied != nil {
+		emptied.sub.Close() // its pump returns and counts it out
+	}
 	if idle {
 		h.idle()
 	}
@@ -421,8 +443,9 @@ func (h *hub) stopLinger() {
 }
 
 // end ends the stream, if unless is nil or reports false with h.mu held:
-// it leaves the source's map, its members end with err (engine.ErrClosed
-// when nil), and its inner subscription closes.
+// it leaves the source's map, its members and those of its catch-up
+// streams end with err (engine.ErrClosed when nil), and its inner
+// subscription and catch-up streams close.
 func (h *hub) end(err error, unless func(*hub) bool) {
 	s := h.src
 	s.mu.Lock()
@@ -438,6 +461,15 @@ func (h *hub) end(err error, unless func(*hub) bool) {
 	}
 	members := h.members
 	h.members = nil
+	var groups []*catchUp
+	for g := range h.groups {
+		for m := range g.members {
+			members[m] = struct{}{}
+			m.group = nil
+		}
+		g.endLocked()
+		groups = append(groups, g)
+	}
 	h.stopLinger()
 	clear(h.ring)
 	h.ring = nil
@@ -451,6 +483,9 @@ func (h *hub) end(err error, unless func(*hub) bool) {
 		m.mu.Lock()
 		m.endLocked(err)
 		m.mu.Unlock()
+	}
+	for _, g := range groups {
+		g.sub.Close()
 	}
 	h.sub.Close()
 	s.cfg.Metrics.Shared.Dec()
@@ -541,19 +576,14 @@ func memberError(err error) error {
 	return err
 }
 
-// member is a Subscription of a SharedSource: a queue filled by the hub
-// (or first by its own stream's pump).
+// member is a Subscription of a SharedSource: a queue filled by the hub,
+// or first by a catch-up stream.
 type member struct {
 	eventQueue
 	hub        *hub
 	subscribed Subscribed
 	pos        engine.ID // guarded by hub.mu: the stream's messages up to it are not news
-
-	// own is the subscription's own stream while it catches up; nil when
-	// it joined at once. pumpDone is closed when the pump has returned.
-	own          Subscription
-	ownReplayEnd engine.ID // own's position at subscribe time when it resumed
-	pumpDone     chan struct{}
+	group      *catchUp  // guarded by hub.mu: the catch-up stream it reads, until it hands over
 }
 
 var _ Subscription = (*member)(nil)
@@ -562,52 +592,10 @@ var _ Subscription = (*member)(nil)
 func (m *member) Subscribed() Subscribed { return m.subscribed }
 
 // Close ends the subscription, drops what is queued and frees its part of
-// the shared stream (and its own stream, if it had one).
+// the shared or catch-up stream.
 func (m *member) Close() {
 	m.mu.Lock()
 	m.dropLocked(engine.ErrSubscriptionClosed)
 	m.mu.Unlock()
-	if m.own != nil {
-		m.own.Close()
-		<-m.pumpDone
-	}
 	m.hub.leave(m)
-}
-
-// pump moves the events of m's own stream into its queue until the stream
-// reaches what the shared stream's ring covers and m hands over, or the
-// stream ends (and m with it).
-func (m *member) pump(h *hub) {
-	defer close(m.pumpDone)
-	defer h.doneWaiting()
-	defer h.src.cfg.Metrics.CatchUp.Dec()
-	defer m.own.Close()
-	var buf []engine.Event
-	for {
-		var err error
-		buf, err = m.own.Next(context.Background(), buf[:0])
-		last := engine.ID{}
-		m.mu.Lock()
-		for _, ev := range buf {
-			live := true
-			if msg := ev.Message; msg != nil {
-				last = msg.ID
-				live = !(msg.ID.Epoch == m.ownReplayEnd.Epoch && msg.ID.Seq <= m.ownReplayEnd.Seq)
-			}
-			if !m.pushLocked(ev, live) {
-				m.mu.Unlock()
-				return
-			}
-		}
-		if err != nil {
-			m.endLocked(err)
-			m.mu.Unlock()
-			return
-		}
-		m.mu.Unlock()
-		clear(buf)
-		if !last.IsZero() && h.adopt(m, last) {
-			return
-		}
-	}
 }

@@ -170,17 +170,10 @@ func TestSharedSourceHandsOverWithoutGapOrRepeat(t *testing.T) {
 	wantIDs(t, resumed, all[10:])
 	wantIDs(t, live, fresh)
 	e.waitStreams(t, 1)
-	sh := resumed.(*member)
-	waitFor(t, testTimeout, "the pump to return", func() bool {
-		select {
-		case <-sh.pumpDone:
-			return true
-		default:
-			return false
-		}
-	})
-
 	met := e.src.cfg.Metrics
+	waitFor(t, testTimeout, "the catch-up stream's reader to return", func() bool {
+		return promtest.ToFloat64(met.CatchUp) == 0
+	})
 	if h, c, s := promtest.ToFloat64(met.Handovers), promtest.ToFloat64(met.CatchUp), promtest.ToFloat64(met.Shared); h != 1 || c != 0 || s != 1 {
 		t.Fatalf("metrics: %v handovers, %v streams catching up, %v shared, want 1, 0, 1", h, c, s)
 	}
@@ -356,12 +349,14 @@ func TestHubRing(t *testing.T) {
 	for _, m := range []*member{behind, ahead} {
 		m.init(10, 1<<20)
 	}
-	if h.adopt(behind, id(199)) {
-		t.Fatal("adopted at 199, which the ring no longer covers")
+	if h.canAdopt(id(199)) {
+		t.Fatal("may adopt at 199, which the ring no longer covers")
 	}
-	if !h.adopt(behind, id(200)) || !h.adopt(ahead, id(203)) {
-		t.Fatal("adopt refused a covered position")
+	if !h.canAdopt(id(200)) || !h.canAdopt(id(203)) {
+		t.Fatal("may not adopt at a covered position")
 	}
+	h.adoptLocked(behind, id(200))
+	h.adoptLocked(ahead, id(203))
 	for seq := uint64(202); seq <= 204; seq++ {
 		h.deliverLocked(engine.Event{Message: msg(seq, 1)})
 	}
@@ -377,5 +372,109 @@ func TestHubRing(t *testing.T) {
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("member got %v, want %v", got, tt.want)
 		}
+	}
+}
+
+// TestSharedSourceSharesCatchUpStreams: clients resuming from the same
+// position the ring does not cover (as all the clients of a topic do
+// after a restart) share one catch-up stream, those that come later
+// replaying its log first, and hand over together.
+func TestSharedSourceSharesCatchUpStreams(t *testing.T) {
+	t.Parallel()
+	e := newShared(t, SharedConfig{Linger: -1})
+	var old []engine.ID
+	for range 5 {
+		old = append(old, publish(t, e.up.eng, "a", "old"))
+	}
+	// A message elsewhere puts the shared stream's start past the last of
+	// "a": the catch-up streams replay up to that last one and still need
+	// the next message of "a" to hand over.
+	z := publish(t, e.up.eng, "z", "elsewhere")
+	live := e.subscribe(t, "", "a")
+	first := e.subscribe(t, old[1].String(), "a")
+	wantIDs(t, first, old[2:])
+	// The second comes once the stream has delivered the replay: it gets
+	// it from the stream's log.
+	second := e.subscribe(t, old[1].String(), "a")
+	met := e.src.cfg.Metrics
+	if n := promtest.ToFloat64(met.CatchUp); n != 1 {
+		t.Fatalf("%v catch-up streams for two clients resuming from one id, want 1", n)
+	}
+	if n := e.streams(t); n != 2 {
+		t.Fatalf("%d upstream streams, want 2 (shared and catch-up)", n)
+	}
+	if got := second.Subscribed().CurrentID; got != z.String() {
+		t.Fatalf("the second's Subscribed().CurrentID = %s, want %s", got, z)
+	}
+	// Another resume position gets a stream of its own.
+	other := e.subscribe(t, old[2].String(), "a")
+	if n := promtest.ToFloat64(met.CatchUp); n != 2 {
+		t.Fatalf("%v catch-up streams for two resume positions, want 2", n)
+	}
+	wantIDs(t, second, old[2:])
+	wantIDs(t, other, old[3:])
+
+	// The next message is in the ring: everyone hands over.
+	next := publish(t, e.up.eng, "a", "new")
+	for _, sub := range []Subscription{live, first, second, other} {
+		wantIDs(t, sub, []engine.ID{next})
+	}
+	e.waitStreams(t, 1)
+	waitFor(t, testTimeout, "the catch-up streams to close", func() bool { return promtest.ToFloat64(met.CatchUp) == 0 })
+	if n := promtest.ToFloat64(met.Handovers); n != 3 {
+		t.Fatalf("%v handovers, want 3", n)
+	}
+	after := publish(t, e.up.eng, "a", "after")
+	for _, sub := range []Subscription{live, first, second, other} {
+		wantIDs(t, sub, []engine.ID{after})
+	}
+}
+
+// TestSharedSourceCatchUpClosesWithItsLastReader: a catch-up stream whose
+// readers all left closes, and with it the shared stream that no longer
+// has anyone to hand over to.
+func TestSharedSourceCatchUpClosesWithItsLastReader(t *testing.T) {
+	t.Parallel()
+	e := newShared(t, SharedConfig{Linger: -1})
+	old := publish(t, e.up.eng, "a", "old")
+	publish(t, e.up.eng, "z", "elsewhere") // the shared stream starts past old
+	live := e.subscribe(t, "", "a")
+	var subs []Subscription
+	for range 3 {
+		subs = append(subs, e.subscribe(t, engine.ID{Epoch: old.Epoch}.String(), "a"))
+	}
+	e.waitStreams(t, 2)
+	for _, sub := range subs {
+		wantIDs(t, sub, []engine.ID{old})
+		sub.Close()
+	}
+	e.waitStreams(t, 1)
+	live.Close()
+	e.waitStreams(t, 0)
+}
+
+func TestCatchUpLogIsBounded(t *testing.T) {
+	t.Parallel()
+	g := &catchUp{joinable: true}
+	for i := range catchUpLogLen {
+		g.record(engine.Event{Message: &engine.Message{ID: engine.ID{Epoch: 1, Seq: uint64(i + 1)}}})
+	}
+	if !g.joinable || len(g.log) != catchUpLogLen {
+		t.Fatalf("at the bound: joinable %v, %d logged", g.joinable, len(g.log))
+	}
+	g.record(engine.Event{Message: &engine.Message{ID: engine.ID{Epoch: 1, Seq: catchUpLogLen + 1}}})
+	if g.joinable || g.log != nil {
+		t.Fatalf("past the bound: joinable %v, %d logged, want neither", g.joinable, len(g.log))
+	}
+	m := &member{}
+	m.init(1, 1)
+	if g.joinLocked(m, []string{"a"}) {
+		t.Fatal("joined a stream past its log's bound")
+	}
+
+	big := &catchUp{joinable: true}
+	big.record(engine.Event{Message: &engine.Message{Data: make([]byte, catchUpLogBytes+1)}})
+	if big.joinable {
+		t.Fatal("a log past its byte bound may still be joined")
 	}
 }

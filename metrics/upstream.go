@@ -7,8 +7,9 @@ const (
 	// StreamShared is a stream shared by all of a bridge's subscriptions
 	// to one set of topics.
 	StreamShared = "shared"
-	// StreamCatchUp is a subscription's own stream while it replays
-	// history it resumes from, before it hands over to a shared one.
+	// StreamCatchUp is a stream that replays history for the
+	// subscriptions resuming from one id, until they hand over to a
+	// shared one.
 	StreamCatchUp = "catch_up"
 )
 
@@ -16,9 +17,9 @@ const (
 type Upstream struct {
 	// Shared is the number of shared upstream streams open.
 	Shared prometheus.Gauge
-	// CatchUp is the number of subscriptions' own upstream streams open.
+	// CatchUp is the number of catch-up streams open.
 	CatchUp prometheus.Gauge
-	// Handovers counts subscriptions that moved from their own stream to
+	// Handovers counts subscriptions that moved from a catch-up stream to
 	// a shared one.
 	Handovers prometheus.Counter
 }
@@ -28,11 +29,11 @@ type Upstream struct {
 func NewUpstream(m *Metrics) *Upstream {
 	streams := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "herald", Name: "upstream_streams",
-		Help: "Open Subscribe streams to the upstream: shared by a topic set's subscriptions, or a subscription's own while it catches up.",
+		Help: "Open Subscribe streams to the upstream: shared by a topic set's subscriptions, or catching up for those resuming from one id.",
 	}, []string{"kind"})
 	handovers := prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: "herald", Name: "upstream_handovers_total",
-		Help: "Subscriptions that caught up on their own upstream stream and moved to a shared one.",
+		Help: "Subscriptions that caught up on a catch-up stream and moved to a shared one.",
 	})
 	m.registry.MustRegister(streams, handovers)
 	return &Upstream{
