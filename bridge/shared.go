@@ -138,8 +138,8 @@ func shareKey(names []string) string {
 }
 
 // Subscribe validates req and joins the shared stream of its topics,
-// starting that stream if there is none, or opens a stream of the
-// subscription's own until it can hand over (see SharedSource).
+// starting that stream if there is none, or a catch-up stream until it
+// can hand over, opening one if none may be joined (see SharedSource).
 func (s *SharedSource) Subscribe(ctx context.Context, req Request) (Subscription, error) {
 	parsed, err := subreq.Parse(req.Topics, req.LastEventID)
 	if err != nil {
@@ -207,11 +207,9 @@ func (s *SharedSource) hub(ctx context.Context, key string, names []string) (*hu
 	}
 }
 
-// Close ends every shared stream, and with them the subscriptions on
-// them (engine.ErrClosed), refuses further subscriptions with
-// Unavailable, and waits for the shared streams' readers to return.
-// Subscriptions still catching up on streams of their own go on until
-// their readers close them.
+// Close ends every shared and catch-up stream, and with them the
+// subscriptions on them (engine.ErrClosed), refuses further subscriptions
+// with Unavailable, and waits for the streams' readers to return.
 func (s *SharedSource) Close() {
 	s.mu.Lock()
 	s.closed = true
