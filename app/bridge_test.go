@@ -157,10 +157,25 @@ func TestBridgeEndsStreamsWhenTheUpstreamGoes(t *testing.T) {
 		code, _ := get(t, hc, base+"/readyz")
 		return code == http.StatusOK
 	})
-	s = openSSE(t, hc, base+"/v1/sse?topic=news", http.Header{"Last-Event-Id": {last}})
-	s.next(t)
-	if ev := s.next(t); ev.event != "herald.gap" || !strings.Contains(ev.data, "REASON_EPOCH_CHANGED") {
-		t.Fatalf("got %+v, want an epoch-changed gap", ev)
+	// Browsers resuming from the same id share one catch-up stream.
+	var resumed []*sseStream
+	for range 2 {
+		s = openSSE(t, hc, base+"/v1/sse?topic=news", http.Header{"Last-Event-Id": {last}})
+		s.next(t)
+		if ev := s.next(t); ev.event != "herald.gap" || !strings.Contains(ev.data, "REASON_EPOCH_CHANGED") {
+			t.Fatalf("got %+v, want an epoch-changed gap", ev)
+		}
+		resumed = append(resumed, s)
+	}
+	code, body = get(t, hc, base+"/metrics")
+	if code != http.StatusOK || !strings.Contains(body, `herald_upstream_streams{kind="catch_up"} 1`) {
+		t.Fatalf("bridge metrics: %d, no catch-up streams gauge of 1", code)
+	}
+	id := publishHTTP(t, hc, base, "news", "after the restart")
+	for _, s := range resumed {
+		if ev := s.next(t); ev.id != id {
+			t.Fatalf("got %+v, want %s", ev, id)
+		}
 	}
 }
 
