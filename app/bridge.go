@@ -24,6 +24,11 @@ import (
 	"github.com/heraldhq/herald/server"
 )
 
+// upstreamQueueFactor is how many times a browser's queue length a
+// bridge's upstream streams may queue between their gRPC reader and the
+// reader that fans them out.
+const upstreamQueueFactor = 4
+
 // Keepalive of a bridge's connection to its upstream: a ping after this
 // long without traffic while streams are open, and the connection is
 // dropped (its streams end, their browsers reconnect) when the ping is not
@@ -197,9 +202,13 @@ func (b *Bridge) build(ctx context.Context) error {
 		return err
 	}
 	// Browsers subscribing to the same topics share one upstream stream.
+	// Its queue is emptied at every pass of the shared stream's reader, but
+	// a pass over many browsers takes a while, so it is given more room
+	// than a browser's: a burst should end the browsers that cannot keep
+	// up, not the stream they share.
 	met := metrics.New()
 	b.shared = bridge.NewSharedSource(bridge.NewRemoteSource(withToken(b.conn, auth.MetadataKey, cfg.UpstreamToken), bridge.RemoteConfig{
-		QueueLen: cfg.QueueLen,
+		QueueLen: upstreamQueueFactor * cfg.QueueLen,
 		Logger:   b.log.With(slog.String("component", "upstream")),
 	}), bridge.SharedConfig{QueueLen: cfg.QueueLen, Metrics: metrics.NewUpstream(met)})
 	// The gateway's calls name each client (x-herald-client-addr) and
