@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/server"
 )
 
@@ -28,7 +31,9 @@ type sharedEnv struct {
 // source is closed when the test ends.
 func newShared(t testing.TB, cfg SharedConfig) *sharedEnv {
 	t.Helper()
-	up := startUpstream(t, server.Config{}, memory.Options{})
+	// No per-connection limits upstream: a bridge presents a relay key,
+	// which they do not apply to.
+	up := startUpstream(t, server.Config{Limits: limits.New(limits.Config{SubscribeRate: -1, MaxConnectionsPerIP: -1})}, memory.Options{})
 	src := NewSharedSource(NewRemoteSource(dial(t, up.addr), RemoteConfig{}), cfg)
 	t.Cleanup(src.Close)
 	return &sharedEnv{up: up, src: src}
@@ -476,5 +481,70 @@ func TestCatchUpLogIsBounded(t *testing.T) {
 	big.record(engine.Event{Message: &engine.Message{Data: make([]byte, catchUpLogBytes+1)}})
 	if big.joinable {
 		t.Fatal("a log past its byte bound may still be joined")
+	}
+}
+
+// TestSharedSourceDeliversExactlyOnceUnderChurn drives a SharedSource with
+// a small ring through a random mix of publishes, live subscriptions,
+// resumes from random earlier ids (in the ring, behind it, shared with
+// others) and closes, while the shared and catch-up streams run: every
+// subscription still open at the end must have received exactly the
+// messages after its position, in order.
+func TestSharedSourceDeliversExactlyOnceUnderChurn(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(4) {
+		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			t.Parallel()
+			e := newShared(t, SharedConfig{Ring: 8, Linger: -1})
+			rng := rand.New(rand.NewPCG(seed, 1))
+			type open struct {
+				sub   Subscription
+				after uint64 // the position it received everything after
+			}
+			var ids []engine.ID
+			var subs []open
+			for range 400 {
+				switch r := rng.IntN(100); {
+				case r < 70 || len(ids) == 0:
+					ids = append(ids, publish(t, e.up.eng, "a", "m"))
+				case r < 80:
+					sub := e.subscribe(t, "", "a")
+					cur, err := engine.ParseID(sub.Subscribed().CurrentID)
+					if err != nil {
+						t.Fatal(err)
+					}
+					subs = append(subs, open{sub, cur.Seq})
+				case r < 95:
+					from := ids[rng.IntN(len(ids))]
+					subs = append(subs, open{e.subscribe(t, from.String(), "a"), from.Seq})
+				case len(subs) > 0:
+					i := rng.IntN(len(subs))
+					subs[i].sub.Close()
+					subs = slices.Delete(subs, i, i+1)
+				}
+			}
+			last := publish(t, e.up.eng, "a", "end")
+			ids = append(ids, last)
+			for i, o := range subs {
+				var want []engine.ID
+				for _, id := range ids {
+					if id.Seq > o.after {
+						want = append(want, id)
+					}
+				}
+				var got []engine.ID
+				for len(got) == 0 || got[len(got)-1] != last {
+					for _, ev := range nextEvents(t, o.sub) {
+						if ev.Message == nil {
+							t.Fatalf("subscription %d: event %+v, want messages only", i, ev)
+						}
+						got = append(got, ev.Message.ID)
+					}
+				}
+				if !slices.Equal(got, want) {
+					t.Fatalf("subscription %d after %d: got %d messages %v, want %d %v", i, o.after, len(got), got, len(want), want)
+				}
+			}
+		})
 	}
 }
