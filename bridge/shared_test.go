@@ -485,11 +485,12 @@ func TestCatchUpLogIsBounded(t *testing.T) {
 }
 
 // TestSharedSourceDeliversExactlyOnceUnderChurn drives a SharedSource with
-// a small ring through a random mix of publishes, live subscriptions,
-// resumes from random earlier ids (in the ring, behind it, shared with
-// others) and closes, while the shared and catch-up streams run: every
-// subscription still open at the end must have received exactly the
-// messages after its position, in order.
+// a small ring through a random mix of publishes to two topics, live
+// subscriptions to one or both, resumes from random earlier ids of either
+// (in the ring, behind it, shared with others) and closes, while the
+// shared and catch-up streams run: every subscription still open at the
+// end must have received exactly the messages of its topics after its
+// position, in order.
 func TestSharedSourceDeliversExactlyOnceUnderChurn(t *testing.T) {
 	t.Parallel()
 	for seed := range uint64(4) {
@@ -499,24 +500,38 @@ func TestSharedSourceDeliversExactlyOnceUnderChurn(t *testing.T) {
 			rng := rand.New(rand.NewPCG(seed, 1))
 			type open struct {
 				sub   Subscription
+				both  bool   // subscribed to "a" and "b"; else to "a"
 				after uint64 // the position it received everything after
 			}
+			topics := func(both bool) []string {
+				if both {
+					return []string{"b", "a"}
+				}
+				return []string{"a"}
+			}
 			var ids []engine.ID
+			inA := map[engine.ID]bool{}
 			var subs []open
 			for range 400 {
 				switch r := rng.IntN(100); {
 				case r < 70 || len(ids) == 0:
-					ids = append(ids, publish(t, e.up.eng, "a", "m"))
+					topic := []string{"a", "b"}[rng.IntN(2)]
+					id := publish(t, e.up.eng, topic, "m")
+					ids = append(ids, id)
+					inA[id] = topic == "a"
 				case r < 80:
-					sub := e.subscribe(t, "", "a")
+					both := rng.IntN(2) == 1
+					sub := e.subscribe(t, "", topics(both)...)
 					cur, err := engine.ParseID(sub.Subscribed().CurrentID)
 					if err != nil {
 						t.Fatal(err)
 					}
-					subs = append(subs, open{sub, cur.Seq})
+					subs = append(subs, open{sub, both, cur.Seq})
 				case r < 95:
+					both := rng.IntN(2) == 1
 					from := ids[rng.IntN(len(ids))]
-					subs = append(subs, open{e.subscribe(t, from.String(), "a"), from.Seq})
+					sub := e.subscribe(t, from.String(), topics(both)...)
+					subs = append(subs, open{sub, both, from.Seq})
 				case len(subs) > 0:
 					i := rng.IntN(len(subs))
 					subs[i].sub.Close()
@@ -525,10 +540,11 @@ func TestSharedSourceDeliversExactlyOnceUnderChurn(t *testing.T) {
 			}
 			last := publish(t, e.up.eng, "a", "end")
 			ids = append(ids, last)
+			inA[last] = true
 			for i, o := range subs {
 				var want []engine.ID
 				for _, id := range ids {
-					if id.Seq > o.after {
+					if id.Seq > o.after && (o.both || inA[id]) {
 						want = append(want, id)
 					}
 				}
