@@ -22,10 +22,13 @@ func newBridgeCommand(f *bridgeFlags) *command {
 --http-addr, Server-Sent Events (/v1/sse), WebSocket (/v1/ws), the demo page
 (/), the HTTP API (publishes and subscriptions are relayed to the upstream),
 /healthz, /readyz (503 while the upstream is unreachable) and /metrics. It
-has no engine of its own: every subscription is a Subscribe stream to the
-upstream's gRPC API, and ids are the upstream's, so browsers resume across
-bridges. When the upstream goes away, streams end with a going-away notice
-and browsers reconnect. SIGINT or SIGTERM stop it gracefully.
+has no engine of its own: browsers reading the same topics share one
+Subscribe stream to the upstream's gRPC API (those resuming from an older
+id replay on a catch-up stream first, one per id, then join it), HTTP API
+subscriptions are relayed one by one, and ids are the upstream's, so
+browsers resume across bridges. When the upstream goes away, streams end
+with a going-away notice and browsers reconnect. SIGINT or SIGTERM stop it
+gracefully.
 
 The credential, limit and TLS flags protect the bridge's own clients, as in
 'herald serve'; the HTTP API is relayed with each client's own credential,
