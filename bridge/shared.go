@@ -30,6 +30,10 @@ const (
 	DefaultShareLinger = 10 * time.Second
 )
 
+// maxHubAttempts bounds how many shared streams one Subscribe starts or
+// finds that end before it can join them.
+const maxHubAttempts = 3
+
 // SharedConfig configures NewSharedSource. The zero value is ready to use:
 // every zero field means its documented default.
 type SharedConfig struct {
@@ -146,7 +150,7 @@ func (s *SharedSource) Subscribe(ctx context.Context, req Request) (Subscription
 		return nil, err
 	}
 	key := shareKey(parsed.Names)
-	for {
+	for attempt := 1; ; attempt++ {
 		h, err := s.hub(ctx, key, parsed.Names)
 		if err != nil {
 			return nil, err
@@ -156,7 +160,12 @@ func (s *SharedSource) Subscribe(ctx context.Context, req Request) (Subscription
 		case joined:
 			return m, nil
 		case hubEnded:
-			continue // it has left the map; the next turn starts another
+			// It has left the map; the next turn starts another, unless
+			// the upstream keeps ending streams as soon as they start.
+			if attempt == maxHubAttempts {
+				return nil, status.Error(codes.Unavailable, msgUpstreamUnavailable)
+			}
+			continue
 		}
 		own, err := s.inner.Subscribe(ctx, req)
 		if err != nil {

@@ -564,3 +564,34 @@ func TestSharedSourceDeliversExactlyOnceUnderChurn(t *testing.T) {
 		})
 	}
 }
+
+// TestSharedSourceUpstreamEndingStreamsAtOnce: an upstream that confirms
+// each stream and ends it at once neither makes Subscribe start streams
+// without end nor leaves a subscription hanging: each Subscribe either
+// fails with Unavailable or gives a subscription that ends with
+// ErrClosed, after at most maxHubAttempts upstream calls.
+func TestSharedSourceUpstreamEndingStreamsAtOnce(t *testing.T) {
+	t.Parallel()
+	var calls atomic.Int32
+	addr := startFake(t, func(_ *heraldv1.SubscribeRequest, st grpc.ServerStreamingServer[heraldv1.SubscribeResponse]) error {
+		calls.Add(1)
+		return st.Send(subscribedFrame([]string{"a"}, "k-1"))
+	})
+	src := NewSharedSource(NewRemoteSource(dial(t, addr), RemoteConfig{}), SharedConfig{Linger: -1})
+	t.Cleanup(src.Close)
+	for range 10 {
+		before := calls.Load()
+		sub, err := src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
+		if err != nil {
+			wantCode(t, err, codes.Unavailable, msgUpstreamUnavailable)
+		} else {
+			if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
+				t.Fatalf("Next: %v, want ErrClosed", err)
+			}
+			sub.Close()
+		}
+		if n := calls.Load() - before; n > maxHubAttempts {
+			t.Fatalf("one Subscribe made %d upstream calls, want at most %d", n, maxHubAttempts)
+		}
+	}
+}
