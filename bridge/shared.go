@@ -449,15 +449,15 @@ func (h *hub) stopLinger() {
 	}
 }
 
-// end ends the stream, if unless is nil or reports false with h.mu held:
-// it leaves the source's map, its members and those of its catch-up
-// streams end with err (engine.ErrClosed when nil), and its inner
+// end ends the stream, if onlyIf is nil or holds (called with h.mu
+// held): it leaves the source's map, its members and those of its
+// catch-up streams end with err (engine.ErrClosed when nil), and its inner
 // subscription and catch-up streams close.
-func (h *hub) end(err error, unless func(*hub) bool) {
+func (h *hub) end(err error, onlyIf func(*hub) bool) {
 	s := h.src
 	s.mu.Lock()
 	h.mu.Lock()
-	if h.ended || (unless != nil && !unless(h)) {
+	if h.ended || (onlyIf != nil && !onlyIf(h)) {
 		h.mu.Unlock()
 		s.mu.Unlock()
 		return
