@@ -52,6 +52,7 @@
 //
 // A remote subscription runs one goroutine that reads its upstream stream
 // into a queue bounded in events and bytes; Close waits for it to return.
-// A hub of a SharedSource runs one such reader for all its subscriptions;
+// A hub of a SharedSource reads its stream on one goroutine for all its
+// subscriptions, as does each catch-up stream for those sharing it;
 // SharedSource.Close waits for them.
 package bridge
