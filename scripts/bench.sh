@@ -29,6 +29,13 @@
 # BENCH_SERVER_ENV extra environment for the server (e.g. GODEBUG=...);
 # BENCH_SERVER_LOG the file the server logs to (default: a new temporary
 # file, named on stderr).
+#
+# BENCH_BRIDGE=1 measures a bridge instead (sse and ws only): the measured
+# server is `herald bridge` on the server's core, in front of a core node
+# (`herald serve` on BENCH_CORE_GRPC_ADDR, default 127.0.0.1:19190, and
+# BENCH_CORE_HTTP_ADDR, 127.0.0.1:19180) that shares the load generator's
+# core and takes the publishes. The core's subscribe rate limit is off too:
+# the bridge presents no relay key here.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -43,6 +50,13 @@ transport=$1 scenario=$2
 shift 2
 case $transport in sse | ws | grpc) ;; *) usage ;; esac
 
+bridge=${BENCH_BRIDGE:-}
+if [ -n "$bridge" ] && [ "$transport" = grpc ]; then
+  echo "bench.sh: a bridge serves sse and ws only" >&2
+  exit 2
+fi
+core_grpc_addr=${BENCH_CORE_GRPC_ADDR:-127.0.0.1:19190}
+core_http_addr=${BENCH_CORE_HTTP_ADDR:-127.0.0.1:19180}
 grpc_addr=${BENCH_GRPC_ADDR:-127.0.0.1:19090}
 http_addr=${BENCH_HTTP_ADDR:-127.0.0.1:18080}
 server_cpu=${BENCH_SERVER_CPU:-0}
@@ -66,33 +80,52 @@ go build -o bin/herald-bench ./cmd/herald-bench
 server_log=${BENCH_SERVER_LOG:-$(mktemp "${TMPDIR:-/tmp}/herald-bench-server.XXXXXX.log")}
 echo "bench.sh: server log in $server_log" >&2
 
-server_pid=
+server_pid= core_pid=
 stop_server() {
-  if [ -n "$server_pid" ]; then
-    kill -INT "$server_pid" 2>/dev/null || true
-    wait "$server_pid" 2>/dev/null || true
-    server_pid=
-  fi
+  local pid
+  for pid in "$server_pid" "$core_pid"; do
+    if [ -n "$pid" ]; then
+      kill -INT "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  server_pid= core_pid=
 }
 trap stop_server EXIT
 
-start_server() {
-  # shellcheck disable=SC2086 # BENCH_SERVER_FLAGS is a list of flags
-  env ${BENCH_SERVER_ENV:-} taskset -c "$server_cpu" bin/herald serve --grpc-addr "$grpc_addr" --http-addr "$http_addr" \
-    --log-level warn --max-connections-per-ip 0 ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
-  server_pid=$!
+# wait_ready waits until the process pid serves /readyz on addr.
+wait_ready() {
+  local pid=$1 addr=$2
   for _ in $(seq 100); do
-    if (exec 3<>"/dev/tcp/${http_addr%:*}/${http_addr##*:}") 2>/dev/null; then
-      # Listening; /readyz confirms both servers are serving.
-      if ! command -v curl >/dev/null || curl -fsS -o /dev/null "http://$http_addr/readyz"; then
+    if (exec 3<>"/dev/tcp/${addr%:*}/${addr##*:}") 2>/dev/null; then
+      # Listening; /readyz confirms it is serving (a bridge: connected).
+      if ! command -v curl >/dev/null || curl -fsS -o /dev/null "http://$addr/readyz"; then
         return 0
       fi
     fi
-    kill -0 "$server_pid" 2>/dev/null || { echo "bench.sh: the server exited; see $server_log" >&2; exit 1; }
+    kill -0 "$pid" 2>/dev/null || { echo "bench.sh: a server exited; see $server_log" >&2; exit 1; }
     sleep 0.1
   done
-  echo "bench.sh: the server did not become ready on $http_addr" >&2
+  echo "bench.sh: the server did not become ready on $addr" >&2
   exit 1
+}
+
+start_server() {
+  if [ -n "$bridge" ]; then
+    taskset -c "$client_cpu" bin/herald serve --grpc-addr "$core_grpc_addr" --http-addr "$core_http_addr" \
+      --log-level warn --max-connections-per-ip 0 --subscribe-rate 0 >>"$server_log" 2>&1 &
+    core_pid=$!
+    wait_ready "$core_pid" "$core_http_addr"
+    # shellcheck disable=SC2086 # BENCH_SERVER_FLAGS is a list of flags
+    env ${BENCH_SERVER_ENV:-} taskset -c "$server_cpu" bin/herald bridge --upstream "$core_grpc_addr" --http-addr "$http_addr" \
+      --log-level warn --max-connections-per-ip 0 ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
+  else
+    # shellcheck disable=SC2086 # BENCH_SERVER_FLAGS is a list of flags
+    env ${BENCH_SERVER_ENV:-} taskset -c "$server_cpu" bin/herald serve --grpc-addr "$grpc_addr" --http-addr "$http_addr" \
+      --log-level warn --max-connections-per-ip 0 ${BENCH_SERVER_FLAGS:-} >>"$server_log" 2>&1 &
+  fi
+  server_pid=$!
+  wait_ready "$server_pid" "$http_addr"
 }
 
 run_scenario() {
@@ -107,11 +140,13 @@ run_scenario() {
     idle-10k) flags=(--subscribers 10000 --idle --duration 200s) ;;
     *) usage ;;
   esac
-  echo "bench.sh: $transport $name" >&2
+  echo "bench.sh: $transport $name${bridge:+ (bridge)}" >&2
   start_server
   local status=0
+  local publish_addr=$grpc_addr
+  [ -z "$bridge" ] || publish_addr=$core_grpc_addr
   taskset -c "$client_cpu" bin/herald-bench --transport "$transport" \
-    --grpc-addr "$grpc_addr" --http-addr "$http_addr" --server-pid "$server_pid" \
+    --grpc-addr "$publish_addr" --http-addr "$http_addr" --server-pid "$server_pid" \
     "${flags[@]}" "$@" || status=$?
   stop_server
   return "$status"
