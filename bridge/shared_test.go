@@ -229,13 +229,23 @@ func TestSharedSourceSlowReaderEndsAlone(t *testing.T) {
 func TestSharedSourceEndsWithItsStream(t *testing.T) {
 	t.Parallel()
 	e := newShared(t, SharedConfig{})
+	old := publish(t, e.up.eng, "a", "old")
+	publish(t, e.up.eng, "z", "elsewhere") // the shared stream starts past old
 	subs := []Subscription{e.subscribe(t, "", "a"), e.subscribe(t, "", "a")}
+	// And one still on a catch-up stream: resuming from before old, it
+	// replays old and waits for the next message of "a" to hand over.
+	catching := e.subscribe(t, engine.ID{Epoch: old.Epoch}.String(), "a")
+	wantIDs(t, catching, []engine.ID{old})
+	subs = append(subs, catching)
 	e.up.stop(t)
 	for _, sub := range subs {
 		if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
 			t.Fatalf("Next after the upstream stopped: %v, want ErrClosed", err)
 		}
 	}
+	waitFor(t, testTimeout, "the catch-up stream's reader to return", func() bool {
+		return promtest.ToFloat64(e.src.cfg.Metrics.CatchUp) == 0
+	})
 	_, err := e.src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
 	wantCode(t, err, codes.Unavailable, msgUpstreamUnavailable)
 }
