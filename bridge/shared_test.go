@@ -253,16 +253,23 @@ func TestSharedSourceEndsWithItsStream(t *testing.T) {
 func TestSharedSourceClose(t *testing.T) {
 	t.Parallel()
 	e := newShared(t, SharedConfig{})
-	sub := e.subscribe(t, "", "a")
-	e.src.Close()
-	if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
-		t.Fatalf("Next after Close: %v, want ErrClosed", err)
+	old := publish(t, e.up.eng, "a", "old")
+	publish(t, e.up.eng, "z", "elsewhere") // the shared stream starts past old
+	live := e.subscribe(t, "", "a")
+	catching := e.subscribe(t, engine.ID{Epoch: old.Epoch}.String(), "a")
+	wantIDs(t, catching, []engine.ID{old})
+	e.src.Close() // returns once the readers of both streams have
+	for _, sub := range []Subscription{live, catching} {
+		if err := nextError(t, sub); !errors.Is(err, engine.ErrClosed) {
+			t.Fatalf("Next after Close: %v, want ErrClosed", err)
+		}
 	}
 	_, err := e.src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
 	wantCode(t, err, codes.Unavailable, msgShuttingDown)
 	e.waitStreams(t, 0)
-	if n := promtest.ToFloat64(e.src.cfg.Metrics.Shared); n != 0 {
-		t.Fatalf("%v shared streams after Close, want 0", n)
+	met := e.src.cfg.Metrics
+	if s, c := promtest.ToFloat64(met.Shared), promtest.ToFloat64(met.CatchUp); s != 0 || c != 0 {
+		t.Fatalf("%v shared and %v catch-up streams after Close, want none", s, c)
 	}
 	if _, err := e.src.Subscribe(testContext(t), Request{Topics: []string{""}}); err == nil {
 		t.Fatal("an invalid topic was accepted")
