@@ -56,9 +56,10 @@ fuzz-short: ## Run each fuzz target briefly (FUZZTIME, default 10s)
 	GO=$(GO) scripts/fuzz-short.sh $(FUZZTIME) $(PKGS)
 
 .PHONY: bench
-bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive, SSE and WebSocket fan-out)
+bench: ## Run the benchmarks (engine fan-out, gRPC publish→receive, SSE and WebSocket fan-out, shared upstream streams)
 	$(GO) test -run '^$$' -bench . -benchmem ./engine/memory/ ./server/
 	$(GO) test -run '^$$' -bench '^BenchmarkFanout$$' -benchmem ./bridge/sse/ ./bridge/ws/
+	$(GO) test -run '^$$' -bench '^BenchmarkSharedFanout$$' -benchmem ./bridge/
 
 .PHONY: bench-load
 bench-load: ## Measure a real server under load: make bench-load TRANSPORT=sse SCENARIO=1k-100 (docs/loadgen.md)
