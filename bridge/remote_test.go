@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -18,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/server"
 )
@@ -25,11 +24,7 @@ import (
 // gauge reads the upstream's subscriptions gauge of the gRPC transport.
 func gauge(t testing.TB, m *metrics.Metrics) float64 {
 	t.Helper()
-	var pb dto.Metric
-	if err := m.Subscriptions.WithLabelValues(metrics.TransportGRPC).(prometheus.Metric).Write(&pb); err != nil {
-		t.Fatal(err)
-	}
-	return pb.GetGauge().GetValue()
+	return testutil.MetricValue(t, m.Subscriptions.WithLabelValues(metrics.TransportGRPC))
 }
 
 // subscribeRemote subscribes to topic "a" through a RemoteSource with cfg

@@ -10,13 +10,13 @@ import (
 	"testing"
 	"time"
 
-	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/server"
 )
@@ -177,9 +177,9 @@ func TestSharedSourceHandsOverWithoutGapOrRepeat(t *testing.T) {
 	e.waitStreams(t, 1)
 	met := e.src.cfg.Metrics
 	waitFor(t, testTimeout, "the catch-up stream's reader to return", func() bool {
-		return promtest.ToFloat64(met.CatchUp) == 0
+		return testutil.MetricValue(t, met.CatchUp) == 0
 	})
-	if h, c, s := promtest.ToFloat64(met.Handovers), promtest.ToFloat64(met.CatchUp), promtest.ToFloat64(met.Shared); h != 1 || c != 0 || s != 1 {
+	if h, c, s := testutil.MetricValue(t, met.Handovers), testutil.MetricValue(t, met.CatchUp), testutil.MetricValue(t, met.Shared); h != 1 || c != 0 || s != 1 {
 		t.Fatalf("metrics: %v handovers, %v streams catching up, %v shared, want 1, 0, 1", h, c, s)
 	}
 
@@ -244,7 +244,7 @@ func TestSharedSourceEndsWithItsStream(t *testing.T) {
 		}
 	}
 	waitFor(t, testTimeout, "the catch-up stream's reader to return", func() bool {
-		return promtest.ToFloat64(e.src.cfg.Metrics.CatchUp) == 0
+		return testutil.MetricValue(t, e.src.cfg.Metrics.CatchUp) == 0
 	})
 	_, err := e.src.Subscribe(testContext(t), Request{Topics: []string{"a"}})
 	wantCode(t, err, codes.Unavailable, msgUpstreamUnavailable)
@@ -268,7 +268,7 @@ func TestSharedSourceClose(t *testing.T) {
 	wantCode(t, err, codes.Unavailable, msgShuttingDown)
 	e.waitStreams(t, 0)
 	met := e.src.cfg.Metrics
-	if s, c := promtest.ToFloat64(met.Shared), promtest.ToFloat64(met.CatchUp); s != 0 || c != 0 {
+	if s, c := testutil.MetricValue(t, met.Shared), testutil.MetricValue(t, met.CatchUp); s != 0 || c != 0 {
 		t.Fatalf("%v shared and %v catch-up streams after Close, want none", s, c)
 	}
 	if _, err := e.src.Subscribe(testContext(t), Request{Topics: []string{""}}); err == nil {
@@ -419,7 +419,7 @@ func TestSharedSourceSharesCatchUpStreams(t *testing.T) {
 	// it from the stream's log.
 	second := e.subscribe(t, old[1].String(), "a")
 	met := e.src.cfg.Metrics
-	if n := promtest.ToFloat64(met.CatchUp); n != 1 {
+	if n := testutil.MetricValue(t, met.CatchUp); n != 1 {
 		t.Fatalf("%v catch-up streams for two clients resuming from one id, want 1", n)
 	}
 	if n := e.streams(t); n != 2 {
@@ -430,7 +430,7 @@ func TestSharedSourceSharesCatchUpStreams(t *testing.T) {
 	}
 	// Another resume position gets a stream of its own.
 	other := e.subscribe(t, old[2].String(), "a")
-	if n := promtest.ToFloat64(met.CatchUp); n != 2 {
+	if n := testutil.MetricValue(t, met.CatchUp); n != 2 {
 		t.Fatalf("%v catch-up streams for two resume positions, want 2", n)
 	}
 	wantIDs(t, second, old[2:])
@@ -442,8 +442,8 @@ func TestSharedSourceSharesCatchUpStreams(t *testing.T) {
 		wantIDs(t, sub, []engine.ID{next})
 	}
 	e.waitStreams(t, 1)
-	waitFor(t, testTimeout, "the catch-up streams to close", func() bool { return promtest.ToFloat64(met.CatchUp) == 0 })
-	if n := promtest.ToFloat64(met.Handovers); n != 3 {
+	waitFor(t, testTimeout, "the catch-up streams to close", func() bool { return testutil.MetricValue(t, met.CatchUp) == 0 })
+	if n := testutil.MetricValue(t, met.Handovers); n != 3 {
 		t.Fatalf("%v handovers, want 3", n)
 	}
 	after := publish(t, e.up.eng, "a", "after")
