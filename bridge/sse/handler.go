@@ -181,19 +181,7 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	h.mu.Lock()
 	h.closeIfDrained()
 	h.mu.Unlock()
-	select {
-	case <-h.drained:
-		return nil
-	case <-ctx.Done():
-	}
-	// Both may be ready at once; drained wins, so a handler with nothing
-	// to wait for never reports a timeout.
-	select {
-	case <-h.drained:
-		return nil
-	default:
-		return ctx.Err()
-	}
+	return bridge.WaitDrained(ctx, h.drained)
 }
 
 // enter counts a handler in, unless Shutdown has begun.

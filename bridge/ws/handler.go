@@ -184,17 +184,8 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 	for _, c := range conns {
 		c.end(discShutdown)
 	}
-	select {
-	case <-drained:
+	if err := bridge.WaitDrained(ctx, drained); err == nil {
 		return nil
-	case <-ctx.Done():
-	}
-	// Both may be ready at once; drained wins, so a handler with nothing
-	// to wait for never reports a timeout.
-	select {
-	case <-drained:
-		return nil
-	default:
 	}
 	h.mu.Lock()
 	conns = h.connList()
