@@ -79,7 +79,7 @@ func (c SharedConfig) withDefaults() SharedConfig {
 		c.Linger = DefaultShareLinger
 	}
 	if c.Metrics == nil {
-		c.Metrics = metrics.NewUpstream(metrics.New())
+		c.Metrics = metrics.NewUpstream(nil)
 	}
 	return c
 }

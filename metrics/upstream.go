@@ -25,7 +25,8 @@ type Upstream struct {
 }
 
 // NewUpstream registers the upstream instruments in m's registry and
-// returns them. Call it once per Metrics: only a bridge has them.
+// returns them. Call it once per Metrics: only a bridge has them. With a
+// nil m the instruments are registered nowhere.
 func NewUpstream(m *Metrics) *Upstream {
 	streams := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: "herald", Name: "upstream_streams",
@@ -35,7 +36,9 @@ func NewUpstream(m *Metrics) *Upstream {
 		Namespace: "herald", Name: "upstream_handovers_total",
 		Help: "Subscriptions that caught up on a catch-up stream and moved to a shared one.",
 	})
-	m.registry.MustRegister(streams, handovers)
+	if m != nil {
+		m.registry.MustRegister(streams, handovers)
+	}
 	return &Upstream{
 		Shared:    streams.WithLabelValues(StreamShared),
 		CatchUp:   streams.WithLabelValues(StreamCatchUp),
