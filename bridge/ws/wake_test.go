@@ -13,6 +13,21 @@ import (
 // does not wait on a channel that will not wake it.
 func TestWriterDoesNotWaitPastAPendingSignal(t *testing.T) {
 	t.Parallel()
+	// returns reports whether c's writer, looking for what to do next,
+	// comes back rather than waiting.
+	returns := func(c *conn) bool {
+		done := make(chan struct{})
+		go func() {
+			c.next()
+			close(done)
+		}()
+		select {
+		case <-done:
+			return true
+		case <-time.After(testTimeout):
+			return false
+		}
+	}
 	for _, sig := range []signal{sigInbox, sigTimer, sigEnd} {
 		// A subscription with nothing ready whose Ready never fires.
 		src := waitingSource{waiting: make(chan struct{}, 1)}
@@ -22,28 +37,14 @@ func TestWriterDoesNotWaitPastAPendingSignal(t *testing.T) {
 		}
 		c := &conn{wake: make(chan struct{}, 1), sub: sub, waitOn: sub}
 		c.signals = sig // left by signal, its token gone
-		done := make(chan struct{})
-		go func() {
-			c.next()
-			close(done)
-		}()
-		select {
-		case <-done:
-		case <-time.After(testTimeout):
+		if !returns(c) {
 			t.Fatalf("signal %v pending: the writer waited on Ready regardless", sig)
 		}
 	}
 	// Without a subscription the writer waits on wake: the same holds.
 	c := &conn{wake: make(chan struct{}, 1)}
 	c.signals = sigInbox
-	done := make(chan struct{})
-	go func() {
-		c.next()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-time.After(testTimeout):
+	if !returns(c) {
 		t.Fatal("signal pending without a subscription: the writer waited on wake regardless")
 	}
 }
