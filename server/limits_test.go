@@ -15,6 +15,7 @@ import (
 	heraldv1 "github.com/heraldhq/herald/gen/herald/v1"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
+	"github.com/heraldhq/herald/limits/limitstest"
 )
 
 // A publisher over its rate is refused with RESOURCE_EXHAUSTED and a retry
@@ -74,17 +75,10 @@ func TestPublishRateLimit(t *testing.T) {
 // ends.
 func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		cfg  limits.Config
-		want string
-	}{
-		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1 (limit 1)"},
-		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range limitstest.ConnectionCases() {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			lim := limits.New(tc.cfg)
+			lim := limits.New(tc.Config)
 			e := newEnv(t, Config{Limits: lim, HeartbeatInterval: time.Hour}, memory.Options{})
 			ctx := testContext(t)
 			c := e.client(t)
@@ -92,11 +86,11 @@ func TestConnectionLimits(t *testing.T) {
 			first, cancel := context.WithCancel(ctx)
 			subscribe(first, t, c, &heraldv1.SubscribeRequest{Topics: []string{"a"}})
 			err := subscribeErr(ctx, t, e.client(t), "b")
-			wantStatus(t, err, codes.ResourceExhausted, tc.want)
+			wantStatus(t, err, codes.ResourceExhausted, tc.Refusal)
 			if got := reasonOf(err); got != refusal.TooManyConnections {
 				t.Errorf("reason %q, want %q", got, refusal.TooManyConnections)
 			}
-			if tc.cfg.MaxConnectionsPerIP > 0 {
+			if tc.Config.MaxConnectionsPerIP > 0 {
 				// Claiming another address does not help a client that
 				// connects directly: only the in-process gateway may name
 				// its client.

@@ -18,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
+	"github.com/heraldhq/herald/limits/limitstest"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -347,20 +348,13 @@ func TestResumeAfterExpiry(t *testing.T) {
 // again once a stream closes.
 func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		cfg  limits.Config
-		want string
-	}{
-		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1"},
-		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range limitstest.ConnectionCases() {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envOptions{cfg: Config{Limits: limits.New(tc.cfg)}})
+			e := newEnv(t, envOptions{cfg: Config{Limits: limits.New(tc.Config)}})
 			s := e.open(t, "/v1/sse?topic=a", nil)
 			s.subscribed(t)
-			e.refused(t, "/v1/sse?topic=b", nil, 429, tc.want)
+			e.refused(t, "/v1/sse?topic=b", nil, 429, tc.Refusal)
 			if got := e.refusals(t, refusal.TooManyConnections); got != 1 {
 				t.Errorf("too_many_connections refusals %v, want 1", got)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/engine/enginetest"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
+	"github.com/heraldhq/herald/limits/limitstest"
 )
 
 // withToken is the dial option that sends tok as a bearer token.
@@ -346,20 +347,13 @@ func TestResumeAfterExpiry(t *testing.T) {
 // subscription, and is admitted again once a connection closes.
 func TestConnectionLimits(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name string
-		cfg  limits.Config
-		want string
-	}{
-		{"per-address", limits.Config{MaxConnectionsPerIP: 1}, "too many connections from 127.0.0.1"},
-		{"total", limits.Config{MaxConnections: 1}, "the server is at its limit of 1 connections"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	for _, tc := range limitstest.ConnectionCases() {
+		t.Run(tc.Name, func(t *testing.T) {
 			t.Parallel()
-			e := newEnv(t, envConfig{ws: Config{Limits: limits.New(tc.cfg)}})
+			e := newEnv(t, envConfig{ws: Config{Limits: limits.New(tc.Config)}})
 			c := e.dial(t, "")
 			_, resp, err := e.tryDial(t, "?topic=a")
-			wantDenied(t, resp, err, 429, 8, tc.want)
+			wantDenied(t, resp, err, 429, 8, tc.Refusal)
 			if got := e.refused(t, refusal.TooManyConnections); got != 1 {
 				t.Errorf("too_many_connections refusals %v, want 1", got)
 			}
