@@ -19,6 +19,7 @@ import (
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/internal/rawconn"
 	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/server"
@@ -237,7 +238,7 @@ func (b *Bridge) build(ctx context.Context) error {
 func dialUpstream(target string, maxMessageSize int, creds credentials.TransportCredentials, extra []grpc.DialOption) (*grpc.ClientConn, error) {
 	limit := maxMessageSize + server.EnvelopeRoom
 	opts := append([]grpc.DialOption{
-		grpc.WithTransportCredentials(creds),
+		grpc.WithTransportCredentials(rawconn.ClientCredentials(creds)),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(limit), grpc.MaxCallSendMsgSize(limit)),
 		grpc.WithConnectParams(grpc.ConnectParams{
 			Backoff: backoff.Config{

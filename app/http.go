@@ -18,6 +18,7 @@ import (
 	"github.com/heraldhq/herald/bridge/sse"
 	"github.com/heraldhq/herald/bridge/ws"
 	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/internal/rawconn"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/web"
 )
@@ -118,7 +119,7 @@ func (f *front) listenHTTP(ctx context.Context, addr string, heartbeat time.Dura
 	if err != nil {
 		return fmt.Errorf("app: HTTP address: %w", err)
 	}
-	f.httpLis = boundUnacked(lis, heartbeat, log)
+	f.httpLis = boundUnacked(rawconn.Listener(lis), heartbeat, log)
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/gateway"
+	"github.com/heraldhq/herald/internal/rawconn"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/server"
 )
@@ -84,6 +85,7 @@ func (n *Node) build(ctx context.Context) error {
 	if n.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
 		return fmt.Errorf("app: gRPC address: %w", err)
 	}
+	n.grpcLis = rawconn.Listener(n.grpcLis)
 	if err := n.listenHTTP(ctx, cfg.HTTPAddr, cfg.HeartbeatInterval, n.log); err != nil {
 		return err
 	}

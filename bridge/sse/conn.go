@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/heraldhq/herald/internal/rawconn"
 )
 
 // An HTTP/1.1 stream takes its connection over from net/http (see doc.go):
@@ -60,8 +62,7 @@ func (s *stream) hijack() bool {
 	// sending anything) is dropped with net/http's buffers.
 	_, _ = brw.Reader.Discard(brw.Reader.Buffered())
 
-	_, vectored := conn.(*net.TCPConn)
-	hc := &hijacked{conn: conn, chunked: s.r.ProtoAtLeast(1, 1), vectored: vectored}
+	hc := &hijacked{conn: conn, chunked: s.r.ProtoAtLeast(1, 1), vectored: rawconn.Vectored(conn)}
 	hdr := s.w.Header()
 	s.setHeaders(hdr)
 	// The connection ends with the stream: it cannot go back to the
@@ -146,7 +147,7 @@ func (s *stream) writeConn(p []byte) error {
 		if hc.chunked {
 			hc.vec = append(hc.vec, crlf)
 		}
-		_, err = hc.vec.WriteTo(hc.conn)
+		_, err = rawconn.WriteBuffers(hc.conn, &hc.vec)
 		hc.parts = [4][]byte{} // keep no frames
 		hc.vec = nil
 	} else {

@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
-	"github.com/heraldhq/herald/internal/testutil"
 	"io"
 	"net"
 	"net/http"
@@ -20,6 +19,8 @@ import (
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/internal/rawconn"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -105,6 +106,9 @@ func serve(t testing.TB, h http.Handler, p proto, listen func(net.Listener) net.
 	if listen != nil {
 		lis = listen(lis)
 	}
+	// The connections a node's HTTP port accepts (the listener's own
+	// wrappers stay as they are).
+	lis = rawconn.Listener(lis)
 	tr := &http.Transport{}
 	t.Cleanup(tr.CloseIdleConnections)
 	switch p {

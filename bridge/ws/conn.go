@@ -14,6 +14,7 @@ import (
 	"github.com/heraldhq/herald/auth"
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/rawconn"
 	"github.com/heraldhq/herald/internal/refusal"
 	"github.com/heraldhq/herald/limits"
 )
@@ -290,7 +291,7 @@ func (c *conn) writeClose(d disconnect) bool {
 	b.closeFrame(d.code, d.reason)
 	_ = c.raw.SetWriteDeadline(time.Now().Add(closeTimeout))
 	bufs := net.Buffers(b.vec)
-	_, err := bufs.WriteTo(c.raw)
+	_, err := rawconn.WriteBuffers(c.raw, &bufs)
 	c.releaseBatch()
 	return err == nil
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/heraldhq/herald/internal/testutil"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,6 +20,8 @@ import (
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/internal/rawconn"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/metrics"
 )
 
@@ -91,6 +92,8 @@ func newEnvOn(t testing.TB, eng *memory.Engine, cfg envConfig) *env {
 	if cfg.sndbuf > 0 {
 		srv.Listener = &smallBufListener{Listener: srv.Listener, sndbuf: cfg.sndbuf}
 	}
+	// The connections a node's HTTP port accepts.
+	srv.Listener = rawconn.Listener(srv.Listener)
 	srv.Start()
 	e := &env{eng: eng, h: h, met: cfg.ws.Metrics, logs: logs, srv: srv,
 		url: "ws" + strings.TrimPrefix(srv.URL, "http") + "/v1/ws"}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/rawconn"
 )
 
 // writeLoop is the connection's writer, the only goroutine that writes to
@@ -257,7 +258,7 @@ func (c *conn) flush() bool {
 			// A field rather than a local: WriteTo's receiver would make a
 			// local escape, an allocation per write.
 			c.bufs = vec[:n]
-			_, err := c.bufs.WriteTo(c.raw)
+			_, err := rawconn.WriteBuffers(c.raw, &c.bufs)
 			rest := c.bufs
 			c.bufs = nil
 			if err != nil {

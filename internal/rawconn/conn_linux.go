@@ -1,0 +1,270 @@
+//go:build linux
+
+package rawconn
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"google.golang.org/grpc/mem"
+)
+
+// maxIov is the most buffers one writev takes (Linux's UIO_MAXIOV).
+const maxIov = 1024
+
+// Conn is a TCP connection whose Read, Write and WriteBuffers are raw
+// system calls. Everything else is the wrapped *net.TCPConn's. A Conn is
+// safe for concurrent use, like any net.Conn.
+type Conn struct {
+	*net.TCPConn
+	rc syscall.RawConn
+
+	// The state of the read in progress, kept in the Conn so that a read
+	// allocates nothing; rmu serialises reads.
+	rmu    sync.Mutex
+	rbuf   []byte         // Read's destination
+	pool   mem.BufferPool // ReadOnReady's pool; nil for Read
+	size   int            // ReadOnReady's buffer size
+	taken  *[]byte        // the buffer ReadOnReady took from pool
+	rn     int
+	rerr   error
+	readFn func(fd uintptr) bool
+
+	// The same for writes; wmu serialises writes.
+	wmu     sync.Mutex
+	wbufs   *net.Buffers
+	one     [1][]byte // Write's buffer, as buffers
+	oneBufs net.Buffers
+	iov     []syscall.Iovec
+	wn      int64
+	werr    error
+	writeFn func(fd uintptr) bool
+}
+
+// Wrap returns c as a *Conn when it is a *net.TCPConn, and c itself
+// otherwise.
+func Wrap(c net.Conn) net.Conn {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return c
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return c
+	}
+	conn := &Conn{TCPConn: tc, rc: rc}
+	conn.readFn = conn.read
+	conn.writeFn = conn.write
+	return conn
+}
+
+// Read reads up to len(p) bytes, waiting under the read deadline until
+// some arrive. At the end of the stream it returns io.EOF.
+func (c *Conn) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.rbuf = p
+	err := c.rc.Read(c.readFn)
+	n, rerr := c.rn, c.rerr
+	c.rbuf, c.rn, c.rerr = nil, 0, nil
+	if err != nil {
+		return 0, c.opError("read", err)
+	}
+	return n, rerr
+}
+
+// ReadOnReady waits under the read deadline until input arrives, then
+// takes a buffer of bufSize from pool and reads into it. It returns the
+// buffer, to be given back to pool by the caller, and the count read; on
+// an error or at the end of the stream (io.EOF) no buffer. This is how
+// gRPC's HTTP/2 transport reads a connection that offers it.
+func (c *Conn) ReadOnReady(bufSize int, pool mem.BufferPool) (*[]byte, int, error) {
+	c.rmu.Lock()
+	defer c.rmu.Unlock()
+	c.pool, c.size = pool, bufSize
+	err := c.rc.Read(c.readFn)
+	b, n, rerr := c.taken, c.rn, c.rerr
+	c.pool, c.taken, c.rn, c.rerr = nil, nil, 0, nil
+	if err == nil {
+		err = rerr
+	} else {
+		err = c.opError("read", err)
+	}
+	if err != nil || n == 0 {
+		if b != nil {
+			pool.Put(b)
+		}
+		if err == nil {
+			err = io.EOF
+		}
+		return nil, 0, err
+	}
+	return b, n, nil
+}
+
+// read is the RawConn callback of Read and ReadOnReady: one read, or
+// false to wait for input.
+func (c *Conn) read(fd uintptr) bool {
+	p := c.rbuf
+	if c.pool != nil {
+		c.taken = c.pool.Get(c.size)
+		p = *c.taken
+	}
+	for {
+		n, errno := rawRead(fd, p)
+		switch errno {
+		case 0:
+			c.rn = n
+			if n == 0 && c.pool == nil {
+				c.rerr = io.EOF
+			}
+			return true
+		case syscall.EINTR:
+			continue
+		case syscall.EAGAIN:
+			if c.pool != nil {
+				c.pool.Put(c.taken)
+				c.taken = nil
+			}
+			return false
+		default:
+			c.rerr = c.opError("read", os.NewSyscallError("read", errno))
+			return true
+		}
+	}
+}
+
+// Write writes p, waiting under the write deadline while the socket's
+// buffer is full.
+func (c *Conn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.one[0] = p
+	c.oneBufs = c.one[:]
+	n, err := c.writeLocked(&c.oneBufs)
+	c.one[0], c.oneBufs = nil, nil
+	return int(n), err
+}
+
+// WriteBuffers writes the buffers of v, in one writev when the socket
+// takes them all, waiting under the write deadline while its buffer is
+// full. Like net.Buffers.WriteTo it consumes v: what is left is what was
+// not written.
+func (c *Conn) WriteBuffers(v *net.Buffers) (int64, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.writeLocked(v)
+}
+
+// writeLocked writes v; c.wmu is held.
+func (c *Conn) writeLocked(v *net.Buffers) (int64, error) {
+	c.wbufs = v
+	err := c.rc.Write(c.writeFn)
+	n, werr := c.wn, c.werr
+	c.wbufs, c.wn, c.werr = nil, 0, nil
+	clear(c.iov) // keep no buffers alive
+	if err != nil {
+		return n, c.opError("write", err)
+	}
+	return n, werr
+}
+
+// write is the RawConn callback of writeLocked: writes until everything
+// is written or an error, or false to wait for room.
+func (c *Conn) write(fd uintptr) bool {
+	v := c.wbufs
+	for {
+		c.iov = c.iov[:0]
+		for _, b := range *v {
+			if len(b) > 0 {
+				c.iov = append(c.iov, syscall.Iovec{Base: &b[0], Len: uint64(len(b))})
+				if len(c.iov) == maxIov {
+					break
+				}
+			}
+		}
+		if len(c.iov) == 0 {
+			consume(v, 0) // drop empty buffers, as WriteTo does
+			return true
+		}
+		n, errno := rawWritev(fd, c.iov)
+		switch errno {
+		case 0:
+			c.wn += int64(n)
+			consume(v, int64(n))
+		case syscall.EINTR:
+		case syscall.EAGAIN:
+			return false
+		default:
+			c.werr = c.opError("write", os.NewSyscallError("writev", errno))
+			return true
+		}
+	}
+}
+
+// consume drops the first n bytes of v.
+func consume(v *net.Buffers, n int64) {
+	for len(*v) > 0 {
+		l := int64(len((*v)[0]))
+		if l > n {
+			(*v)[0] = (*v)[0][n:]
+			return
+		}
+		n -= l
+		(*v)[0] = nil
+		*v = (*v)[1:]
+	}
+}
+
+// opError reports err as the *net.OpError a *net.TCPConn's op would
+// return: the poller's errors (deadline, closed) come from RawConn named
+// "raw-read" and "raw-write".
+func (c *Conn) opError(op string, err error) error {
+	if oe, ok := err.(*net.OpError); ok {
+		oe.Op = op
+		return oe
+	}
+	return &net.OpError{Op: op, Net: "tcp", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+// rawRead is read(2) into p.
+func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
+	r, _, errno := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+	if errno == 0 {
+		raceReadDone(fd, p[:r])
+	}
+	return int(r), errno
+}
+
+// rawWritev is writev(2) of iov.
+func rawWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
+	raceWriteStart(fd, iov)
+	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+	return int(r), errno
+}
+
+// WriteBuffers writes v to c like v.WriteTo(c), with one writev through
+// a *Conn.
+func WriteBuffers(c net.Conn, v *net.Buffers) (int64, error) {
+	if rc, ok := c.(*Conn); ok {
+		return rc.WriteBuffers(v)
+	}
+	return v.WriteTo(c)
+}
+
+// Vectored reports whether WriteBuffers writes c's buffers in one system
+// call rather than one write each.
+func Vectored(c net.Conn) bool {
+	switch c.(type) {
+	case *Conn, *net.TCPConn:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,27 @@
+// Package rawconn wraps accepted and dialled TCP connections so that their
+// reads and writes are raw non-blocking system calls, made without the Go
+// scheduler's system-call bookkeeping, and so that several buffers go out
+// in one writev.
+//
+// Go's sockets are non-blocking: a read or write either moves bytes at
+// once or reports EAGAIN, and the runtime's poller does the waiting. The
+// bookkeeping around each call (entersyscall, exitsyscall) exists for
+// calls that may block, and it has a cost a push server pays on every
+// delivery: when the process was idle, the first call of a burst wakes
+// the runtime's monitor thread (sysmon) from its deep sleep and resets it
+// to checking every 20 microseconds, which for a server woken by each
+// published message means thousands of extra thread wake-ups a second. A
+// Conn's reads and writes go through syscall.RawConn, so the poller, the
+// deadlines and Close behave exactly as for the *net.TCPConn it wraps;
+// only the call itself is made with syscall.RawSyscall.
+//
+// A Conn also reads for gRPC's HTTP/2 transport the way gRPC reads a bare
+// *net.TCPConn: it waits for input before taking a read buffer from the
+// transport's pool (ReadOnReady), so that an idle gRPC connection holds
+// no read buffer.
+//
+// Only Linux gets Conns; elsewhere Wrap and Listener return what they are
+// given. Race-detector builds annotate each call the way package syscall
+// does, so that data handed between goroutines through a socket is seen
+// as synchronised.
+package rawconn
