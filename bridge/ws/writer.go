@@ -234,9 +234,9 @@ func (c *conn) releaseBatch() {
 	}
 }
 
-// flush writes the batch with one write under the write deadline (a
-// batch over maxWriteBytes or maxWriteFrames with one write per part,
-// several frames with one vectored write), then counts the messages in
+// flush writes the batch with one vectored write under the write
+// deadline (a batch over maxWriteBytes or maxWriteFrames with one write
+// per part), then counts the messages in
 // c.evs as delivered and moves the connection's position to the last
 // one. On failure it ends the connection and returns false.
 func (c *conn) flush() bool {
@@ -249,22 +249,15 @@ func (c *conn) flush() bool {
 			size += len(vec[n])
 			n++
 		}
-		if n == 1 {
-			if w, err := c.raw.Write(vec[0]); err != nil {
-				c.writeFailed(err, net.Buffers{vec[0][w:]})
-				return false
-			}
-		} else {
-			// A field rather than a local: WriteTo's receiver would make a
-			// local escape, an allocation per write.
-			c.bufs = vec[:n]
-			_, err := rawconn.WriteBuffers(c.raw, &c.bufs)
-			rest := c.bufs
-			c.bufs = nil
-			if err != nil {
-				c.writeFailed(err, rest)
-				return false
-			}
+		// A field rather than a local: WriteBuffers's argument would make
+		// a local escape, an allocation per write.
+		c.bufs = vec[:n]
+		_, err := rawconn.WriteBuffers(c.raw, &c.bufs)
+		rest := c.bufs
+		c.bufs = nil
+		if err != nil {
+			c.writeFailed(err, rest)
+			return false
 		}
 		if vec = vec[n:]; len(vec) > 0 {
 			c.renewWriteDeadline(time.Now())
