@@ -114,13 +114,23 @@ type front struct {
 // listenHTTP opens the HTTP port on addr, bounding the unacknowledged data
 // of its connections by the heartbeat interval (see boundUnacked).
 func (f *front) listenHTTP(ctx context.Context, addr string, heartbeat time.Duration, log *slog.Logger) error {
-	var lc net.ListenConfig
-	lis, err := lc.Listen(ctx, "tcp", addr)
+	lis, err := listenTCP(ctx, addr)
 	if err != nil {
 		return fmt.Errorf("app: HTTP address: %w", err)
 	}
-	f.httpLis = boundUnacked(rawconn.Listener(lis), heartbeat, log)
+	f.httpLis = boundUnacked(lis, heartbeat, log)
 	return nil
+}
+
+// listenTCP listens on addr; the connections it accepts read and write
+// with raw system calls (internal/rawconn, see docs/architecture.md).
+func listenTCP(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	lis, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return rawconn.Listener(lis), nil
 }
 
 // buildHTTP puts the gateway, calling conn, and the browser transports,

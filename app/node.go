@@ -16,7 +16,6 @@ import (
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine/memory"
 	"github.com/heraldhq/herald/gateway"
-	"github.com/heraldhq/herald/internal/rawconn"
 	"github.com/heraldhq/herald/metrics"
 	"github.com/heraldhq/herald/server"
 )
@@ -81,11 +80,9 @@ func (n *Node) build(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var lc net.ListenConfig
-	if n.grpcLis, err = lc.Listen(ctx, "tcp", cfg.GRPCAddr); err != nil {
+	if n.grpcLis, err = listenTCP(ctx, cfg.GRPCAddr); err != nil {
 		return fmt.Errorf("app: gRPC address: %w", err)
 	}
-	n.grpcLis = rawconn.Listener(n.grpcLis)
 	if err := n.listenHTTP(ctx, cfg.HTTPAddr, cfg.HeartbeatInterval, n.log); err != nil {
 		return err
 	}

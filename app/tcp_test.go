@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/heraldhq/herald/internal/rawconn"
 )
 
 func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
@@ -40,5 +42,39 @@ func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
 		_ = c.Close()
 		_ = accepted.Close()
 		_ = lis.Close()
+	}
+}
+
+// TestPortsAcceptRawConnections checks that the gRPC port's listener
+// (listenTCP) and the HTTP port's (listenHTTP, under its bound on
+// unacknowledged data) hand out internal/rawconn connections.
+func TestPortsAcceptRawConnections(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("raw connections are Linux's")
+	}
+	grpcLis, err := listenTCP(t.Context(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer grpcLis.Close()
+	var f front
+	if err := f.listenHTTP(t.Context(), "127.0.0.1:0", time.Second, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatal(err)
+	}
+	defer f.httpLis.Close()
+	for name, lis := range map[string]net.Listener{"gRPC": grpcLis, "HTTP": f.httpLis} {
+		c, err := net.Dial("tcp", lis.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		accepted, err := lis.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := accepted.(*rawconn.Conn); !ok {
+			t.Errorf("the %s port accepted a %T, want a *rawconn.Conn", name, accepted)
+		}
+		_ = accepted.Close()
+		_ = c.Close()
 	}
 }
