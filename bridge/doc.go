@@ -45,10 +45,11 @@
 //
 // # Coalescing
 //
-// Pace decides when a writer holds a batch to let more events join it in
-// one write: only while the connection is busy, for at most the
-// configured window. Wheel is the one timer a transport's writers wait on
-// meanwhile.
+// Pace, the Postponer of a connection's subscription, decides when an
+// event wakes the writer: at once, or, while the connection is busy, at
+// the end of the configured window, so that more events join it in one
+// write after one wake-up. Wheel is the one timer that gives a
+// transport's postponed wake-ups.
 //
 // A remote subscription runs one goroutine that reads its upstream stream
 // into a queue bounded in events and bytes; Close waits for it to return.

@@ -1,16 +1,16 @@
 package bridge
 
-import "time"
+import (
+	"sync/atomic"
+	"time"
 
-// gatherTarget is the number of events from which a batch is large
-// enough to be written at once, without waiting out the coalescing
-// window.
-const gatherTarget = 64
+	"github.com/heraldhq/herald/engine"
+)
 
 // MaxCoalesceWindow is the longest coalescing window a transport may be
-// configured with. A writer holding a batch does not answer its signals
-// (a client's ping, Shutdown) until the window ends; a window meant to
-// save system calls is a few milliseconds.
+// configured with. Events of a busy connection wait up to the window
+// before they are written; a window meant to save system calls is a few
+// milliseconds.
 const MaxCoalesceWindow = time.Second
 
 // maxPaceCount caps the event count of a batch in the rate estimate, so
@@ -18,46 +18,68 @@ const MaxCoalesceWindow = time.Second
 // busy for seconds after it.
 const maxPaceCount = 4
 
-// Pace decides when a connection's writer holds the events it just took
-// for the coalescing window, so that those arriving meanwhile go out in
-// the same write. Like Nagle's algorithm it holds only a busy connection:
-// one whose recent events came, on average, less than a window and a
-// quarter apart, so that another is likely within the window. The average
-// is the time since the previous batch was taken divided by that batch's
-// events (those gathered with it included): a steady 100 msg/s stream
-// coalesced in pairs is taken every 20 ms, two events a batch, and stays
-// busy at 10 ms apart. An event after a quiet spell goes out at once, so
-// coalescing costs neither latency nor work at low rates.
+// Pace is a connection's coalescing window. As the Postponer of the
+// connection's subscription it decides, when an event arrives for a
+// writer that has written everything, whether the writer wakes at once or
+// at the end of the window, so that the events arriving meanwhile pile up
+// and go out in the same write, with one wake-up of the writer rather
+// than a wake-up and a write each.
 //
-// The zero Pace never holds. A Pace belongs to one writer; it is not
-// safe for concurrent use.
+// Like Nagle's algorithm it holds only a busy connection: one whose
+// recent events came, on average, less than a window and a quarter
+// apart, so that another is likely within the window. The average is the
+// time since the writer last took events divided by their count: a steady
+// 100 msg/s stream coalesced in pairs is taken every 20 ms, two events a
+// batch, and stays busy at 10 ms apart. An event after a quiet spell
+// wakes the writer at once, so coalescing costs neither latency nor work
+// at low rates. A writer woken for anything else (a client's frame, a
+// timer, the end) takes the postponed events along.
+//
+// The zero Pace never postpones. Took is called by the connection's
+// writer; Postpone, from the goroutines that deliver events, may run
+// concurrently with it. A Pace must not be copied once attached.
 type Pace struct {
-	wheel *Wheel    // the transport's clock of the window; nil when coalescing is off
-	last  time.Time // when the previous batch was taken
-	count int       // its events
+	wheel *Wheel // the transport's clock of the window; nil when coalescing is off
+
+	// busyUntil is the time, on the wheel's clock, before which an event
+	// arriving finds the connection busy; zero until the first batch.
+	busyUntil atomic.Int64
 }
+
+var _ engine.Postponer = (*Pace)(nil)
 
 // NewPace returns the pace of a connection whose transport coalesces on
-// wheel (nil: never holds).
+// wheel (nil: never postpones).
 func NewPace(wheel *Wheel) Pace { return Pace{wheel: wheel} }
 
-// Hold decides for the n events taken at now: it returns nil when they
-// should be written at once, or else a channel closed when their window
-// ends. A writer may stop waiting early, when its connection must end.
-func (p *Pace) Hold(now time.Time, n int) <-chan struct{} {
-	if p.wheel == nil || n >= gatherTarget || p.count == 0 {
-		return nil
+// Attach makes p the Postponer of sub, when p coalesces at all.
+func (p *Pace) Attach(sub Subscription) {
+	if p.wheel != nil {
+		sub.SetPostponer(p)
 	}
-	w := p.wheel.window
-	k := time.Duration(min(p.count, maxPaceCount))
-	if now.Sub(p.last) >= k*(w+w/4) {
-		return nil
-	}
-	return p.wheel.After(now)
 }
 
-// Took records a batch of n events taken at now (before any wait for
-// the window), with those gathered for it.
+// Postpone implements engine.Postponer: when the connection is busy, it
+// wakes w at the last tick of the wheel within a window of now.
+func (p *Pace) Postpone(w engine.Waker) bool {
+	until := p.busyUntil.Load()
+	if p.wheel == nil || until == 0 {
+		return false
+	}
+	now := time.Now()
+	if int64(p.wheel.clock(now)) >= until {
+		return false
+	}
+	p.wheel.wakeAt(now, w)
+	return true
+}
+
+// Took records that the writer took n events (n > 0) at now.
 func (p *Pace) Took(now time.Time, n int) {
-	p.last, p.count = now, n
+	if p.wheel == nil {
+		return
+	}
+	w := p.wheel.window
+	k := time.Duration(min(n, maxPaceCount))
+	p.busyUntil.Store(int64(p.wheel.clock(now) + k*(w+w/4)))
 }

@@ -22,10 +22,11 @@ type eventQueue struct {
 	wake chan struct{}
 
 	mu        sync.Mutex
-	err       error          // why the queue ended; nil while live
-	queue     []engine.Event // events for the reader, oldest first
-	liveCount int            // live messages in queue
-	liveBytes int            // their payload bytes
+	postponer engine.Postponer // decides when the reader wakes for events; nil: at once
+	err       error            // why the queue ended; nil while live
+	queue     []engine.Event   // events for the reader, oldest first
+	liveCount int              // live messages in queue
+	liveBytes int              // their payload bytes
 }
 
 // init readies q with its bounds.
@@ -92,6 +93,14 @@ func (q *eventQueue) Ready() <-chan struct{} { return q.wake }
 // Wake leaves a token on the Ready channel.
 func (q *eventQueue) Wake() { q.signal() }
 
+// SetPostponer makes p decide when the reader wakes for events that
+// arrive on an empty queue.
+func (q *eventQueue) SetPostponer(p engine.Postponer) {
+	q.mu.Lock()
+	q.postponer = p
+	q.mu.Unlock()
+}
+
 // drainLocked moves the queued events to dst and takes the wake token,
 // if one waits: what left it is handed out now (see the memory engine's
 // subscription, which does the same). q.mu must be held.
@@ -132,7 +141,7 @@ func (q *eventQueue) pushLocked(ev engine.Event, live bool) bool {
 		q.liveBytes += len(m.Data)
 	}
 	q.queue = append(q.queue, ev)
-	if len(q.queue) == 1 {
+	if len(q.queue) == 1 && (q.postponer == nil || !q.postponer.Postpone(q)) {
 		q.signal()
 	}
 	return true

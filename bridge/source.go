@@ -70,6 +70,12 @@ type Subscription interface {
 	// is woken for its own reasons.
 	Wake()
 
+	// SetPostponer makes p decide when the writer is woken for events,
+	// with the contract of engine.Subscription.SetPostponer: how a
+	// transport's coalescing window (Pace) lets a busy connection's
+	// events pile up without waking its writer for each.
+	SetPostponer(p engine.Postponer)
+
 	// Close ends the subscription and frees its resources.
 	Close()
 }

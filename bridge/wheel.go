@@ -3,21 +3,29 @@ package bridge
 import (
 	"sync"
 	"time"
+
+	"github.com/heraldhq/herald/engine"
 )
 
 // wheelTicks is the number of ticks a Wheel divides its window into: a
-// wait lasts between (wheelTicks-1)/wheelTicks of the window and the whole
-// window. Fine ticks keep the waits close to the whole window, where they
-// gather the most.
+// postponed wake-up comes between (wheelTicks-1)/wheelTicks of the window
+// and the whole window after the event. Fine ticks keep the waits close
+// to the whole window, where they gather the most.
 const wheelTicks = 32
 
-// Wheel is the shared clock of a coalescing window: writers that gather
-// a burst wait on it instead of sleeping on timers of their own. Waits end
-// on ticks, every window/32, so that one timer serves every connection of
-// a transport and the writers whose windows end on the same tick wake
-// together, in one pass of the scheduler, rather than one timer firing
-// (and possibly one wake-up of an idle process) each. The timer runs only
-// while someone waits.
+// maxSpareLists and maxSpareLen bound the wake lists a Wheel keeps for
+// reuse: a few, each of up to a busy tick's connections.
+const (
+	maxSpareLists = 8
+	maxSpareLen   = 1 << 14
+)
+
+// Wheel is the shared clock of a transport's coalescing window: it wakes
+// the writers whose wake-ups Pace postponed. Wake-ups come on ticks, every
+// window/32, so that one timer serves every connection of a transport
+// and the writers whose windows end on the same tick wake together, in
+// one pass, rather than one timer firing (and possibly one wake-up of an
+// idle process) each. The timer runs only while a wake-up is pending.
 //
 // A Wheel is safe for concurrent use.
 type Wheel struct {
@@ -26,14 +34,15 @@ type Wheel struct {
 	base   time.Time // monotonic origin of the ticks
 
 	mu    sync.Mutex
-	slots []wheelSlot // pending ticks, earliest first
-	timer *time.Timer // set for slots[0]; nil until the first wait
+	slots []wheelSlot      // pending ticks, earliest first
+	spare [][]engine.Waker // emptied wake lists, for reuse
+	timer *time.Timer      // set for slots[0]; nil until the first wake-up
 }
 
-// wheelSlot is one pending tick: its number and the channel closed at it.
+// wheelSlot is one pending tick: its number and whom it wakes.
 type wheelSlot struct {
-	n  int64
-	ch chan struct{}
+	n     int64
+	wakes []engine.Waker
 }
 
 // NewWheel returns a wheel for window, shortened to MaxCoalesceWindow if
@@ -46,28 +55,33 @@ func NewWheel(window time.Duration) *Wheel {
 	return &Wheel{window: window, tick: max(window/wheelTicks, time.Microsecond), base: time.Now()}
 }
 
-// After returns a channel closed at the last tick within a window of
-// now: at most the window after now, and at least the window less one
-// tick.
-func (w *Wheel) After(now time.Time) <-chan struct{} {
-	n := int64((now.Sub(w.base) + w.window) / w.tick)
+// clock returns t on the wheel's clock: the time since its base.
+func (w *Wheel) clock(t time.Time) time.Duration { return t.Sub(w.base) }
+
+// wakeAt wakes wk at the last tick within a window of now: at most the
+// window after now, and at least the window less one tick.
+func (w *Wheel) wakeAt(now time.Time, wk engine.Waker) {
+	n := int64((w.clock(now) + w.window) / w.tick)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	i := len(w.slots)
 	for i > 0 && w.slots[i-1].n >= n {
 		if w.slots[i-1].n == n {
-			return w.slots[i-1].ch
+			w.slots[i-1].wakes = append(w.slots[i-1].wakes, wk)
+			return
 		}
 		i--
 	}
-	ch := make(chan struct{})
+	var wakes []engine.Waker
+	if k := len(w.spare); k > 0 {
+		wakes, w.spare = w.spare[k-1], w.spare[:k-1]
+	}
 	w.slots = append(w.slots, wheelSlot{})
 	copy(w.slots[i+1:], w.slots[i:])
-	w.slots[i] = wheelSlot{n: n, ch: ch}
+	w.slots[i] = wheelSlot{n: n, wakes: append(wakes, wk)}
 	if i == 0 {
 		w.arm(now)
 	}
-	return ch
 }
 
 // arm sets the timer for the earliest pending tick. w.mu must be held.
@@ -80,19 +94,18 @@ func (w *Wheel) arm(now time.Time) {
 	w.timer.Reset(d)
 }
 
-// fire closes the channels of the ticks that are due and sets the timer
-// for the next pending one. The channels are closed after the lock is
-// released: closing one wakes every writer that waits on it, which
-// writers calling After need not wait for.
+// fire wakes the writers of the ticks that are due and sets the timer
+// for the next pending one. The wake-ups come after the lock is
+// released, so that events postponed meanwhile need not wait for them.
 func (w *Wheel) fire() {
 	now := time.Now()
-	due := int64(now.Sub(w.base) / w.tick)
-	var buf [4]chan struct{}
-	closing := buf[:0]
+	due := int64(w.clock(now) / w.tick)
+	var buf [4][]engine.Waker
+	lists := buf[:0]
 	w.mu.Lock()
 	k := 0
 	for k < len(w.slots) && w.slots[k].n <= due {
-		closing = append(closing, w.slots[k].ch)
+		lists = append(lists, w.slots[k].wakes)
 		k++
 	}
 	n := copy(w.slots, w.slots[k:])
@@ -102,7 +115,17 @@ func (w *Wheel) fire() {
 		w.arm(now)
 	}
 	w.mu.Unlock()
-	for _, ch := range closing {
-		close(ch)
+	for _, wakes := range lists {
+		for _, wk := range wakes {
+			wk.Wake()
+		}
+		clear(wakes) // let the subscriptions go
 	}
+	w.mu.Lock()
+	for _, wakes := range lists {
+		if len(w.spare) < maxSpareLists && cap(wakes) <= maxSpareLen {
+			w.spare = append(w.spare, wakes[:0])
+		}
+	}
+	w.mu.Unlock()
 }

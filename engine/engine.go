@@ -128,9 +128,17 @@ type Subscription interface {
 	// become ready, or the subscription ended, since TryNext or Next last
 	// handed out everything that was queued, and when Wake is called. A
 	// value may come with nothing ready (a reader then calls TryNext and
-	// waits again), but one never fails to come when something is. The
+	// waits again), but one never fails to come when something is,
+	// unless a Postponer took the wake-up over (see SetPostponer). The
 	// channel is the same for the subscription's life.
 	Ready() <-chan struct{}
+
+	// SetPostponer makes p decide when the reader is woken for events
+	// that become ready (nil, the default: at once). The end of the
+	// subscription always wakes the reader at once. Safe to call
+	// concurrently with deliveries; a wake-up the previous Postponer
+	// took over is its to give.
+	SetPostponer(p Postponer)
 
 	// Wake leaves a value on the Ready channel unless one already waits
 	// there, without blocking: a reader that waits on Ready for reasons
@@ -143,6 +151,27 @@ type Subscription interface {
 
 	// Close ends the subscription and frees its resources.
 	Close()
+}
+
+// A Postponer lets the reader of a subscription gather events that
+// arrive close together without being woken for each one, so that a
+// reader writing to a network connection writes them with one system
+// call: the browser bridges' coalescing window.
+type Postponer interface {
+	// Postpone is called when events become ready on a subscription
+	// whose reader had been handed everything queued, before the reader
+	// is woken. It returns false to have the reader woken at once
+	// (through Ready), or true when it took the wake-up over: it then
+	// calls w.Wake, w being the subscription, when the reader is to
+	// wake. Engines call it with their locks held: it must be quick, and
+	// may call nothing of the subscription's but Wake, and that only
+	// after it returned.
+	Postpone(w Waker) bool
+}
+
+// A Waker wakes the reader of a subscription: a Subscription's Wake.
+type Waker interface {
+	Wake()
 }
 
 // Event is one item of a subscription: exactly one of Message and Gap is

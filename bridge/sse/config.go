@@ -50,11 +50,12 @@ type Config struct {
 	// freed. The deadline is renewed lazily, so a write may be given
 	// between half of WriteTimeout and all of it. Zero means 10s.
 	WriteTimeout time.Duration
-	// CoalesceWindow trades latency for CPU under load. A busy stream,
+	// CoalesceWindow trades latency for CPU under load. On a busy stream,
 	// whose recent events came less than a window and a quarter apart
-	// (see bridge.Pace), holds the events it took for the window, so that
-	// everything that arrives meanwhile goes out in the same write after
-	// one wake-up, instead of a write and a wake-up per message. A stream
+	// (see bridge.Pace), an event does not wake the writer: it wakes at
+	// the end of the window, so that everything that arrived meanwhile
+	// goes out in the same write after one wake-up, instead of a write
+	// and a wake-up per message. A stream
 	// that was quiet writes at once, so isolated messages pay no latency;
 	// a busy one at most the window. Zero means DefaultCoalesceWindow;
 	// negative disables coalescing; a window longer than

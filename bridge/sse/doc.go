@@ -24,10 +24,10 @@
 //
 // A Handler is safe for concurrent use. Each stream has exactly one writer:
 // it waits for events, encodes them, and writes each batch in one write
-// under a write deadline. A busy stream holds the events it took for
-// Config.CoalesceWindow (see bridge.Pace; the waits end on the ticks of
-// one bridge.Wheel shared by all streams), so that the events of that time
-// share one write and one wake-up. The writer waits on one channel, its
+// under a write deadline. On a busy stream, events wake the writer only
+// at the end of Config.CoalesceWindow (see bridge.Pace; the wake-ups come
+// on the ticks of one bridge.Wheel shared by all streams), so that the
+// events of that time share one write and one wake-up. The writer waits on one channel, its
 // subscription's Ready, where the clock and the stream's end wake it too.
 // Nothing else touches the response: heartbeats come from one timer per
 // stream, re-armed by traffic, which only wakes the writer; Shutdown, and

@@ -467,3 +467,6 @@ func (s *readySubscription) Ready() <-chan struct{} { return s.ready }
 func (s *readySubscription) Wake() {}
 
 func (s *readySubscription) Close() {}
+
+// SetPostponer has nothing to do: events are always ready, never arrive.
+func (s *readySubscription) SetPostponer(engine.Postponer) {}

@@ -51,7 +51,7 @@ type stream struct {
 	// failed is set once a write failed: the client is gone or stalled.
 	failed bool
 
-	// pace says when to gather a burst for the coalescing window.
+	// pace is the coalescing window, the subscription's Postponer.
 	pace bridge.Pace
 
 	// renew asks a hijacked stream to go on as a new goroutine: writes
@@ -64,7 +64,7 @@ type stream struct {
 }
 
 func newStream(h *Handler, w http.ResponseWriter, r *http.Request, ctx context.Context, sub bridge.Subscription, p params) *stream {
-	return &stream{
+	s := &stream{
 		h:      h,
 		w:      w,
 		rc:     http.NewResponseController(w),
@@ -76,6 +76,8 @@ func newStream(h *Handler, w http.ResponseWriter, r *http.Request, ctx context.C
 		remote: r.RemoteAddr,
 		pace:   bridge.NewPace(h.wheel),
 	}
+	s.pace.Attach(sub)
+	return s
 }
 
 // release stops the stream's heartbeat clock and the wake at its end.
@@ -148,9 +150,6 @@ func (s *stream) relay() bool {
 			}
 			continue
 		}
-		if err == nil {
-			events, err = s.gather(events)
-		}
 		if !s.handle(events, err) {
 			return false
 		}
@@ -173,6 +172,9 @@ func (s *stream) relayOn(done func()) {
 // down, the client left) the stream ends as stopped says, whatever the
 // subscription still handed out.
 func (s *stream) handle(events []engine.Event, err error) bool {
+	if len(events) > 0 {
+		s.pace.Took(time.Now(), len(events))
+	}
 	if err == nil {
 		if s.add(events) && s.live() && s.flush() {
 			return true
@@ -232,26 +234,6 @@ func (s *stream) add(events []engine.Event) bool {
 	}
 	s.events = events[:0]
 	return ok
-}
-
-// gather implements the coalesce window: when the stream is busy (see
-// bridge.Pace), the events just taken wait for the window, and those that
-// arrived meanwhile join them in one write, with one wake-up, instead of
-// a write and a wake-up each. It returns the events and the error that
-// ended the subscription meanwhile, if one did. A stream that ends during
-// the window stops waiting, and writes none of them (see live).
-func (s *stream) gather(events []engine.Event) ([]engine.Event, error) {
-	now := time.Now()
-	var err error
-	if window := s.pace.Hold(now, len(events)); window != nil {
-		select {
-		case <-window:
-		case <-s.ctx.Done():
-		}
-		events, err = s.sub.TryNext(events)
-	}
-	s.pace.Took(now, len(events))
-	return events, err
 }
 
 // beat handles a wake with no event ready: when the stream's context

@@ -39,6 +39,9 @@ func (s *silentSubscription) Wake() {
 
 func (s *silentSubscription) Close() {}
 
+// SetPostponer has nothing to do: no event ever arrives.
+func (s *silentSubscription) SetPostponer(engine.Postponer) {}
+
 // TestRelayDoesNotWaitPastAPendingWake: a wake whose token on the Ready
 // channel was taken along with events (TryNext drains the token with the
 // queue) is still seen: the relay asks the stream's context and its

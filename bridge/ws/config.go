@@ -16,8 +16,8 @@ const (
 	DefaultHeartbeatInterval = 15 * time.Second
 	// DefaultWriteTimeout bounds every write to a connection.
 	DefaultWriteTimeout = 10 * time.Second
-	// DefaultCoalesceWindow is how long the writer waits after a wake-up to
-	// gather more frames into the same write.
+	// DefaultCoalesceWindow is the longest a busy connection's events wait
+	// for more to join them in the same write (see Config.CoalesceWindow).
 	DefaultCoalesceWindow = 10 * time.Millisecond
 	// DefaultReadLimit is the largest frame a client may send, in bytes.
 	DefaultReadLimit = 64 << 10
@@ -47,12 +47,13 @@ type Config struct {
 	// deadline is renewed lazily, so a write may be given between half of
 	// WriteTimeout and all of it. Zero means DefaultWriteTimeout (10s).
 	WriteTimeout time.Duration
-	// CoalesceWindow is how long the writer holds the events it took, for
-	// more to send in the same write: a longer window means fewer system
-	// calls per message and more latency. Like Nagle's algorithm, the
-	// writer holds events only while the connection is busy, its recent
-	// events less than a window and a quarter apart (see bridge.Pace); a
-	// message after a quiet spell goes out at once. Zero means
+	// CoalesceWindow is how long a busy connection's events wait for more
+	// to send in the same write: a longer window means fewer system calls
+	// and wake-ups per message and more latency. Like Nagle's algorithm,
+	// events wait only while the connection is busy, its recent events
+	// less than a window and a quarter apart (see bridge.Pace); a message
+	// after a quiet spell goes out at once, and a client frame or a Ping
+	// takes the waiting events along. Zero means
 	// DefaultCoalesceWindow; a negative value turns coalescing off; a
 	// window longer than bridge.MaxCoalesceWindow is shortened to it.
 	CoalesceWindow time.Duration

@@ -79,7 +79,7 @@ type conn struct {
 	broken        bool        // a write failed: nothing more may be written
 	nextPing      time.Time
 	lastData      time.Time   // when a frame browser code sees was last written
-	pace          bridge.Pace // when to gather a burst for the coalescing window
+	pace          bridge.Pace // the coalescing window, the subscription's Postponer
 	writeDeadline time.Time   // the deadline set for writes
 	armedAt       time.Time   // when the timer is set to fire; zero once it fired (see armAt)
 	strikes       int         // malformed or refused frames since strikeStart
@@ -116,6 +116,9 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 		waitOn:   sub,
 		base:     lastEventID,
 		pace:     bridge.NewPace(h.wheel),
+	}
+	if sub != nil {
+		c.pace.Attach(sub)
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if sub != nil {
@@ -160,6 +163,9 @@ func (c *conn) signal(s signal) {
 // signal that went to the previous channel is not lost: the writer reads
 // the signals before it waits again (serve, pending).
 func (c *conn) setSub(sub bridge.Subscription) {
+	if sub != nil {
+		c.pace.Attach(sub)
+	}
 	c.sub = sub
 	c.mu.Lock()
 	c.waitOn = sub

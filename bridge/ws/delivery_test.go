@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -190,4 +191,46 @@ func TestSourceClosedEndsWithGoingAway(t *testing.T) {
 	_, err := readUntilClose(c)
 	wantClose(t, err, websocket.CloseGoingAway, "resume from your last id")
 	e.waitClosed(t)
+}
+
+// TestCoalescingWaitsOnlyOnBusyConnections: with a long window, a message
+// on a quiet connection goes out at once; on a busy one it waits for the
+// window (less at most a tick of the shared clock, a 32nd of it), unless
+// something else wakes the writer first: a client's ping is answered at
+// once, and the waiting message goes out with the answer.
+func TestCoalescingWaitsOnlyOnBusyConnections(t *testing.T) {
+	t.Parallel()
+	const window = bridge.MaxCoalesceWindow
+	const held = window * 31 / 32
+	e := newEnv(t, envConfig{ws: Config{CoalesceWindow: window}})
+	c := e.dial(t, "?topic=c")
+	expect(t, c, "subscribed")
+
+	start := time.Now()
+	e.publish(t, "c", "quiet")
+	expect(t, c, "message")
+	if d := time.Since(start); d >= held {
+		t.Fatalf("a message on a quiet connection arrived after %v, want at once", d)
+	}
+	start = time.Now()
+	e.publish(t, "c", "busy")
+	expect(t, c, "message")
+	if d := time.Since(start); d < held {
+		t.Fatalf("a message on a busy connection arrived after %v, want it held for the window %v", d, window)
+	}
+
+	start = time.Now()
+	id := e.publish(t, "c", "taken along").ID.String()
+	send(t, c, `{"type":"ping","id":1}`)
+	var got []string
+	for range 2 {
+		f := next(t, c)
+		if f.Type == "message" && f.msgID() != id {
+			t.Fatalf("got message %s, want %s", f.msgID(), id)
+		}
+		got = append(got, f.Type)
+	}
+	if d := time.Since(start); d >= held || !slices.Contains(got, "pong") || !slices.Contains(got, "message") {
+		t.Fatalf("after a ping on a busy connection: %v after %v, want the pong and the waiting message at once", got, d)
+	}
 }

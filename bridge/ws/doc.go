@@ -14,8 +14,9 @@
 // bounded inbox; a client that overflows it is closed with 1008. The
 // writer is the only goroutine that writes to the connection: messages,
 // Pings, Pongs, heartbeats, errors and the close frame. It gathers every
-// frame that is ready (while the connection is busy, it first lets a
-// burst pile up for Config.CoalesceWindow, see bridge.Pace) and writes
+// frame that is ready (while the connection is busy, events wake it only
+// at the end of Config.CoalesceWindow, so that a burst piles up, see
+// bridge.Pace) and writes
 // them with one vectored write under a write deadline, straight to the
 // TCP connection. Message frames are encoded once per message, as
 // complete WebSocket frames, and cached on the shared *engine.Message, so
@@ -24,7 +25,7 @@
 // The writer waits on one channel, its subscription's Ready: events
 // arrive there, and everything else that wakes it (client frames, its
 // timer, the end) is a signal sent through the subscription's Wake. The
-// coalescing waits of all connections end on the ticks of one shared
+// postponed wake-ups of all connections come on the ticks of one shared
 // bridge.Wheel. One timer per connection drives the Pings (every
 // heartbeat interval) and the heartbeat frames (when nothing was sent for
 // an interval); it is re-armed lazily, not on every write, and every time

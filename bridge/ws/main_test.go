@@ -468,3 +468,6 @@ func (s *waitingSubscription) Wake() {
 }
 
 func (s *waitingSubscription) Close() {}
+
+// SetPostponer has nothing to do: no event arrives to wake the writer for.
+func (s *waitingSubscription) SetPostponer(engine.Postponer) {}

@@ -98,29 +98,23 @@ func (c *conn) serve() bool {
 	if sig&sigTimer != 0 {
 		c.keepalive(time.Now())
 	}
-	return c.b == nil || c.flush()
+	return c.b == nil || c.flush(time.Now())
 }
 
-// received handles what the subscription handed out: it gathers more
-// for the coalescing window when the connection is busy, writes the
+// received handles what the subscription handed out: it writes the
 // events, and ends the connection if the subscription ended. Once the
 // connection has been told to end (its credential expired, Shutdown), no
 // event is written: serve then ends it with its close frame.
 func (c *conn) received(evs []engine.Event, err error) {
 	c.evs = evs
-	if err == nil {
-		now := time.Now()
-		if window := c.pace.Hold(now, len(c.evs)); window != nil {
-			err = c.gather(window)
-		}
-		c.pace.Took(now, len(c.evs))
-	}
 	if c.ending() {
 		clear(c.evs)
 		c.evs = c.evs[:0]
 		return
 	}
 	if len(c.evs) > 0 {
+		now := time.Now()
+		c.pace.Took(now, len(c.evs))
 		b := c.batch()
 		for _, ev := range c.evs {
 			switch {
@@ -130,26 +124,13 @@ func (c *conn) received(evs []engine.Event, err error) {
 				b.gap(ev.Gap)
 			}
 		}
-		if !c.flush() {
+		if !c.flush(now) {
 			return
 		}
 	}
 	if err != nil {
 		c.subscriptionEnded(err)
 	}
-}
-
-// gather lets a burst pile up until window is closed and adds what
-// arrived to c.evs. The writer waits on the window alone, so that the
-// events of the burst queue up without waking it one by one; signals
-// wait for the window's end (the configured window is short: see
-// Config.CoalesceWindow). It returns the error that ended the
-// subscription, if one did.
-func (c *conn) gather(window <-chan struct{}) error {
-	<-window
-	var err error
-	c.evs, err = c.sub.TryNext(c.evs)
-	return err
 }
 
 // subscriptionEnded ends the connection for the error that ended its
@@ -234,14 +215,13 @@ func (c *conn) releaseBatch() {
 	}
 }
 
-// flush writes the batch with one vectored write under the write
-// deadline (a batch over maxWriteBytes or maxWriteFrames with one write
-// per part), then counts the messages in
-// c.evs as delivered and moves the connection's position to the last
-// one. On failure it ends the connection and returns false.
-func (c *conn) flush() bool {
+// flush writes the batch, made at now, with one vectored write under the
+// write deadline (a batch over maxWriteBytes or maxWriteFrames with one
+// write per part), then counts the messages in c.evs as delivered and
+// moves the connection's position to the last one. On failure it ends the
+// connection and returns false.
+func (c *conn) flush(now time.Time) bool {
 	b := c.b
-	now := time.Now()
 	c.renewWriteDeadline(now)
 	for vec := b.vec; len(vec) > 0; {
 		n, size := 0, 0

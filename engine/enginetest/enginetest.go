@@ -48,6 +48,7 @@ func Run(t *testing.T, factory Factory) {
 		{"SubscriptionClose", testSubscriptionClose},
 		{"NextContext", testNextContext},
 		{"TryNext", testTryNext},
+		{"Postponer", testPostponer},
 		{"Stress", testStress},
 	}
 	for _, tc := range tests {

@@ -3,6 +3,7 @@ package enginetest
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -273,4 +274,84 @@ func testTryNext(t *testing.T, f Factory) {
 	if _, err := other.TryNext(nil); !errors.Is(err, engine.ErrClosed) {
 		t.Errorf("TryNext after the engine's Close: got %v, want ErrClosed", err)
 	}
+}
+
+// postponer is an engine.Postponer that reports every call with its
+// Waker, and takes the wake-ups over while take is set.
+type postponer struct {
+	take  atomic.Bool
+	calls chan engine.Waker
+}
+
+func (p *postponer) Postpone(w engine.Waker) bool {
+	p.calls <- w
+	return p.take.Load()
+}
+
+// called waits for the next call of p and returns its Waker.
+func (p *postponer) called(t *testing.T, what string) engine.Waker {
+	t.Helper()
+	select {
+	case w := <-p.calls:
+		return w
+	case <-time.After(waitTimeout):
+		t.Fatalf("Postpone was not called within %v after %s", waitTimeout, what)
+		return nil
+	}
+}
+
+// quiet checks, after a moment for a delivery under way, that neither
+// sub's Ready nor p had a call.
+func (p *postponer) quiet(t *testing.T, sub engine.Subscription, what string) {
+	t.Helper()
+	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-sub.Ready():
+		t.Fatalf("Ready gave a value %s", what)
+	case <-p.calls:
+		t.Fatalf("Postpone was called %s", what)
+	default:
+	}
+}
+
+// testPostponer: a Postponer set on a subscription decides when its
+// reader wakes for messages arriving on an empty queue (it is asked once
+// per such arrival, not for each message that joins them) and wakes it
+// through the Waker it is given; one that declines has the reader woken
+// at once, as has no Postponer; the end of the subscription wakes the
+// reader at once regardless.
+func testPostponer(t *testing.T, f Factory) {
+	e := newEngine(t, f, Config{})
+	p := newPrefix()
+	sub := subscribe(t, e, engine.SubscribeRequest{Patterns: patterns(t, p+".a")})
+	post := &postponer{calls: make(chan engine.Waker, 8)}
+	post.take.Store(true)
+	sub.SetPostponer(post)
+	r := newReader(t, sub)
+
+	first := publish(t, e, p+".a", "1")
+	w := post.called(t, "a message on an empty queue")
+	second := publish(t, e, p+".a", "2")
+	post.quiet(t, sub, "while the wake-up was postponed")
+	w.Wake()
+	readyWithin(t, sub, "the postponer's Wake")
+	r.expect(first, second)
+
+	post.take.Store(false)
+	third := publish(t, e, p+".a", "3")
+	post.called(t, "a message on a queue emptied since")
+	readyWithin(t, sub, "a wake-up the postponer declined")
+	r.expect(third)
+
+	sub.SetPostponer(nil)
+	fourth := publish(t, e, p+".a", "4")
+	readyWithin(t, sub, "a message with no postponer")
+	r.expect(fourth)
+	post.quiet(t, sub, "after the postponer was removed")
+
+	post.take.Store(true)
+	sub.SetPostponer(post)
+	sub.Close()
+	readyWithin(t, sub, "Close")
+	post.quiet(t, sub, "for the end")
 }

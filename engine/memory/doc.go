@@ -37,7 +37,9 @@
 // leaves the index; nobody else notices. Replayed history is held apart,
 // is not counted against the bounds, and is delivered first. There is no
 // goroutine per subscription: Next drains the queue directly and otherwise
-// waits on a one-slot wake channel.
+// waits on a one-slot wake channel, which a message landing on an empty
+// queue signals, unless the subscription's Postponer takes that wake-up
+// over.
 //
 // # Concurrency
 //

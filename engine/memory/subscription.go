@@ -37,6 +37,7 @@ type subscription struct {
 	wake chan struct{}
 
 	mu        sync.Mutex
+	postponer engine.Postponer  // decides when the reader wakes for events; nil: at once
 	err       error             // why the subscription ended; nil while live
 	replay    []engine.Event    // gaps and replayed messages, delivered first
 	live      []*engine.Message // live messages, bounded by queueLen and queueBytes
@@ -74,8 +75,9 @@ func (s *subscription) enqueue(m *engine.Message) bool {
 	}
 	s.live = append(s.live, m)
 	s.liveBytes += len(m.Data)
+	p := s.postponer
 	s.mu.Unlock()
-	if n == 0 {
+	if n == 0 && (p == nil || !p.Postpone(s)) {
 		// The queue was empty, so the reader may be waiting.
 		s.signal()
 	}
@@ -152,6 +154,14 @@ func (s *subscription) Ready() <-chan struct{} { return s.wake }
 
 // Wake leaves a token on the Ready channel.
 func (s *subscription) Wake() { s.signal() }
+
+// SetPostponer makes p decide when the reader wakes for live messages
+// that arrive on an empty queue.
+func (s *subscription) SetPostponer(p engine.Postponer) {
+	s.mu.Lock()
+	s.postponer = p
+	s.mu.Unlock()
+}
 
 // drainLocked moves ready events to dst. Once nothing is left it takes
 // the wake token, if one waits: the events that left it are handed out
