@@ -4,10 +4,14 @@ package rawconn
 
 import (
 	"io"
+	"math"
 	"net"
 	"os"
+	"runtime"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"google.golang.org/grpc/mem"
@@ -16,9 +20,29 @@ import (
 // maxIov is the most buffers one writev takes (Linux's UIO_MAXIOV).
 const maxIov = 1024
 
+// closing is the bit of Conn.calls set once Close has begun.
+const closing = 1 << 62
+
+// noDeadline is Conn.deadline when no write deadline is set.
+const noDeadline = math.MaxInt64
+
+// epoch is the origin of Conn.deadline: deadlines are kept as the time
+// since it, on the monotonic clock.
+var epoch = time.Now()
+
 // Conn is a TCP connection whose Read, Write and WriteBuffers are raw
-// system calls. Everything else is the wrapped *net.TCPConn's. A Conn is
-// safe for concurrent use, like any net.Conn.
+// system calls. Everything else is the wrapped *net.TCPConn's, but for
+// Close and the deadlines, which it sees first. A Conn is safe for
+// concurrent use, like any net.Conn; it must be closed through its own
+// Close, never through the embedded *net.TCPConn's.
+//
+// A write first goes straight to the socket's descriptor, without the
+// runtime's poller and its locks, and only when the socket is full, the
+// write deadline has passed or the connection is closing does it go
+// through syscall.RawConn, whose poller waits for room and applies the
+// deadline. Close waits for the direct calls under way before it closes
+// the descriptor, so that no call reaches a descriptor number the system
+// has since given to another file.
 type Conn struct {
 	*net.TCPConn
 	rc syscall.RawConn
@@ -43,6 +67,13 @@ type Conn struct {
 	wn      int64
 	werr    error
 	writeFn func(fd uintptr) bool
+
+	// The direct writes: the descriptor, the direct calls under way (with
+	// the closing bit once Close began) and the write deadline (since
+	// epoch, noDeadline for none).
+	fd       uintptr
+	calls    atomic.Int64
+	deadline atomic.Int64
 }
 
 // Wrap returns c as a *Conn when it is a *net.TCPConn, and c itself
@@ -57,9 +88,43 @@ func Wrap(c net.Conn) net.Conn {
 		return c
 	}
 	conn := &Conn{TCPConn: tc, rc: rc}
+	if err := rc.Control(func(fd uintptr) { conn.fd = fd }); err != nil {
+		return c
+	}
+	conn.deadline.Store(noDeadline)
 	conn.readFn = conn.read
 	conn.writeFn = conn.write
 	return conn
+}
+
+// Close closes the connection once the direct writes under way are done.
+func (c *Conn) Close() error {
+	c.calls.Or(closing)
+	for c.calls.Load() != closing {
+		runtime.Gosched() // a direct call is one non-blocking system call
+	}
+	return c.TCPConn.Close()
+}
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.setWriteDeadline(t)
+	return c.TCPConn.SetDeadline(t)
+}
+
+// SetWriteDeadline sets the write deadline.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.setWriteDeadline(t)
+	return c.TCPConn.SetWriteDeadline(t)
+}
+
+// setWriteDeadline keeps t for the direct writes.
+func (c *Conn) setWriteDeadline(t time.Time) {
+	d := int64(noDeadline)
+	if !t.IsZero() {
+		d = int64(t.Sub(epoch))
+	}
+	c.deadline.Store(d)
 }
 
 // Read reads up to len(p) bytes, waiting under the read deadline until
@@ -163,10 +228,14 @@ func (c *Conn) WriteBuffers(v *net.Buffers) (int64, error) {
 	return c.writeLocked(v)
 }
 
-// writeLocked writes v; c.wmu is held.
+// writeLocked writes v, directly or else through the poller; c.wmu is
+// held.
 func (c *Conn) writeLocked(v *net.Buffers) (int64, error) {
 	c.wbufs = v
-	err := c.rc.Write(c.writeFn)
+	var err error
+	if !c.writeDirect() {
+		err = c.rc.Write(c.writeFn)
+	}
 	n, werr := c.wn, c.werr
 	c.wbufs, c.wn, c.werr = nil, 0, nil
 	clear(c.iov) // keep no buffers alive
@@ -176,8 +245,38 @@ func (c *Conn) writeLocked(v *net.Buffers) (int64, error) {
 	return n, werr
 }
 
-// write is the RawConn callback of writeLocked: writes until everything
-// is written or an error, or false to wait for room.
+// writeDirect writes straight to the descriptor and reports whether that
+// finished the write (all written, or failed). It leaves the write, or
+// what is left of it, to the poller when the socket is full, when the
+// write deadline has passed (the poller reports the timeout) and once
+// Close has begun.
+func (c *Conn) writeDirect() bool {
+	if d := c.deadline.Load(); d != noDeadline && int64(time.Since(epoch)) >= d {
+		return false
+	}
+	if !c.enter() {
+		return false
+	}
+	done := c.write(c.fd)
+	c.exit()
+	return done
+}
+
+// enter begins a direct call, unless Close has begun.
+func (c *Conn) enter() bool {
+	if c.calls.Add(1)&closing != 0 {
+		c.calls.Add(-1)
+		return false
+	}
+	return true
+}
+
+// exit ends a direct call.
+func (c *Conn) exit() { c.calls.Add(-1) }
+
+// write writes on fd, directly or as the RawConn callback of writeLocked:
+// it writes until everything is written or an error, or returns false to
+// wait for room.
 func (c *Conn) write(fd uintptr) bool {
 	v := c.wbufs
 	for {

@@ -449,3 +449,56 @@ func TestHandOverThroughTheSocket(t *testing.T) {
 		t.Fatal("the write before the socket's was not seen")
 	}
 }
+
+// TestWriteAfterTheDeadlineTimesOut: a write deadline that has passed
+// fails a write at once, room in the socket or not, as on a
+// *net.TCPConn, and writes nothing.
+func TestWriteAfterTheDeadlineTimesOut(t *testing.T) {
+	s, c := pair(t)
+	_ = s.SetWriteDeadline(time.Now().Add(-time.Second))
+	v := net.Buffers{[]byte("late")}
+	n, err := s.WriteBuffers(&v)
+	opErr(t, err, "write", os.ErrDeadlineExceeded)
+	if n != 0 || len(v) != 1 {
+		t.Fatalf("wrote %d bytes past the deadline", n)
+	}
+	_, err = s.Write([]byte("late"))
+	opErr(t, err, "write", os.ErrDeadlineExceeded)
+	_ = s.SetDeadline(time.Time{})
+	if _, err := s.Write([]byte("on time")); err != nil {
+		t.Fatalf("a write with the deadline cleared: %v", err)
+	}
+	b := make([]byte, 16)
+	_ = c.SetReadDeadline(time.Now().Add(testTimeout))
+	if n, err := c.Read(b); err != nil || string(b[:n]) != "on time" {
+		t.Fatalf("the peer read %q, %v; want only the write on time", b[:n], err)
+	}
+}
+
+// TestCloseWaitsForDirectWrites: Close does not close the descriptor
+// while a direct write is under way (the system could give its number to
+// another file, which the write would then reach), and no direct write
+// begins once Close has: writes from then on go through the poller,
+// which reports the connection closed.
+func TestCloseWaitsForDirectWrites(t *testing.T) {
+	s, _ := pair(t)
+	if !s.enter() {
+		t.Fatal("a direct write could not begin on an open connection")
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- s.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a direct write was under way", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if s.enter() {
+		t.Fatal("a direct write began after Close had")
+	}
+	s.exit()
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	_, err := s.Write([]byte("x"))
+	opErr(t, err, "write", net.ErrClosed)
+}

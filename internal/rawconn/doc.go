@@ -11,9 +11,13 @@
 // the runtime's monitor thread (sysmon) from its deep sleep and resets it
 // to checking every 20 microseconds, which for a server woken by each
 // published message means thousands of extra thread wake-ups a second. A
-// Conn's reads and writes go through syscall.RawConn, so the poller, the
-// deadlines and Close behave exactly as for the *net.TCPConn it wraps;
-// only the call itself is made with syscall.RawSyscall.
+// Conn's reads go through syscall.RawConn, so the poller, the deadlines
+// and Close behave exactly as for the *net.TCPConn it wraps; only the call
+// itself is made with syscall.RawSyscall. Its writes go straight to the
+// descriptor first, sparing the poller's locks and state on the common
+// path where the socket has room, and through syscall.RawConn when it has
+// not, when the write deadline has passed, or once Close has begun (Close
+// waits for direct writes under way before it closes the descriptor).
 //
 // A Conn also reads for gRPC's HTTP/2 transport the way gRPC reads a bare
 // *net.TCPConn: it waits for input before taking a read buffer from the
