@@ -44,6 +44,7 @@ type stream struct {
 	buf     []byte            // frames not yet written
 	batch   []*engine.Message // the messages of the batch, for the metrics
 	pending bool              // written since the last flush
+	takenAt time.Time         // when the batch's events were taken; zero when none were
 	noWDL   bool              // the ResponseWriter has no write deadlines
 
 	writeDeadline time.Time // the last write deadline set
@@ -173,7 +174,8 @@ func (s *stream) relayOn(done func()) {
 // subscription still handed out.
 func (s *stream) handle(events []engine.Event, err error) bool {
 	if len(events) > 0 {
-		s.pace.Took(time.Now(), len(events))
+		s.takenAt = time.Now()
+		s.pace.Took(s.takenAt, len(events))
 	}
 	if err == nil {
 		if s.add(events) && s.live() && s.flush() {

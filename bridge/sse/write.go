@@ -56,7 +56,7 @@ func (s *stream) writeBuffer() bool {
 // write writes p to the response under the write timeout and reports
 // whether that succeeded.
 func (s *stream) write(p []byte) bool {
-	deadline := s.renewDeadline()
+	deadline := s.renewDeadline(s.clockForWrite())
 	if s.hc != nil {
 		// Written straight to the connection: nothing to flush.
 		if err := s.writeConn(p); err != nil {
@@ -91,7 +91,7 @@ func (s *stream) flush() bool {
 	}
 	// The deadline of the batch's last write still covers the flush that
 	// follows it at once.
-	deadline := s.renewDeadline()
+	deadline := s.renewDeadline(time.Now())
 	if err := s.rc.Flush(); err != nil {
 		s.writeFailed(err, deadline)
 		return false
@@ -104,7 +104,11 @@ func (s *stream) flush() bool {
 // wrote accounts for a batch that reached the client (or the connection):
 // the heartbeat clock and the delivery metrics of its messages.
 func (s *stream) wrote() {
-	now := time.Now()
+	now := s.takenAt
+	if now.IsZero() {
+		now = time.Now()
+	}
+	s.takenAt = time.Time{}
 	s.clock.wrote(now)
 	for _, m := range s.batch {
 		s.h.m.ObserveDelivery(m.Time, now)
@@ -113,13 +117,23 @@ func (s *stream) wrote() {
 	s.batch = s.batch[:0]
 }
 
-// renewDeadline makes sure the next write has at least half the write
-// timeout, and returns the deadline: a fresh one is set only when less
-// than half of the current one is left, which spares most writes the
-// cost of re-arming the runtime's deadline timer. A write may thus be
-// given between half of the write timeout and all of it.
-func (s *stream) renewDeadline() time.Time {
-	if time.Until(s.writeDeadline) >= s.h.cfg.WriteTimeout/2 {
+// clockForWrite returns the time for the deadline of a write: when its
+// batch was taken, for the batch's first write, which follows at once;
+// the clock, for a later one, which may follow a write that waited.
+func (s *stream) clockForWrite() time.Time {
+	if s.pending || s.takenAt.IsZero() {
+		return time.Now()
+	}
+	return s.takenAt
+}
+
+// renewDeadline makes sure the next write, made at now, has at least
+// half the write timeout, and returns the deadline: a fresh one is set
+// only when less than half of the current one is left, which spares most
+// writes the cost of re-arming the runtime's deadline timer. A write may
+// thus be given between half of the write timeout and all of it.
+func (s *stream) renewDeadline(now time.Time) time.Time {
+	if s.writeDeadline.Sub(now) >= s.h.cfg.WriteTimeout/2 {
 		return s.writeDeadline
 	}
 	return s.deadline()

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -20,12 +21,16 @@ import (
 )
 
 // signal is a set of reasons to wake the writer.
-type signal uint8
+type signal uint32
 
 const (
 	sigTimer signal = 1 << iota // the connection's timer fired
 	sigInbox                    // a client frame waits in the inbox
 	sigEnd                      // the connection must end
+
+	// endedFlag, in conn.flags beside the pending signals, says that the
+	// connection was told to end.
+	endedFlag = 1 << 31
 )
 
 // conn is one WebSocket connection: a reader goroutine (readLoop) and a
@@ -57,9 +62,11 @@ type conn struct {
 
 	closeOnce sync.Once
 
+	// flags holds the pending signals and endedFlag: an atomic word, so
+	// that the writer's checks between batches take no lock.
+	flags atomic.Uint32
+
 	mu       sync.Mutex
-	signals  signal
-	ended    bool
 	waitOn   bridge.Subscription // the writer's subscription, woken by signal; nil when none
 	disc     disconnect          // why it ends, once ended
 	unreadIn bool                // the reader stopped with client input left unread
@@ -143,9 +150,14 @@ func (c *conn) start() {
 // signal wakes the writer for s: through the Ready channel of the
 // subscription it waits on, or through wake when it has none. Either way
 // a token is left unless one already waits.
+//
+// The signal is recorded before waitOn is read under mu: a writer that
+// has just switched subscriptions either is woken on the new one or, the
+// mutex ordering its switch after this read, sees the signal before it
+// waits (pending).
 func (c *conn) signal(s signal) {
+	c.flags.Or(uint32(s))
 	c.mu.Lock()
-	c.signals |= s
 	sub := c.waitOn
 	c.mu.Unlock()
 	if sub != nil {
@@ -176,17 +188,16 @@ func (c *conn) setSub(sub bridge.Subscription) {
 // before it waits on Ready: TryNext may have taken the token a signal
 // left there along with the events.
 func (c *conn) pending() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.signals != 0 || c.ended
+	return c.flags.Load() != 0
 }
 
 // end asks the writer to end the connection for d. The first reason
 // given wins.
 func (c *conn) end(d disconnect) {
 	c.mu.Lock()
-	if !c.ended {
-		c.ended, c.disc = true, d
+	if c.flags.Load()&endedFlag == 0 {
+		c.disc = d
+		c.flags.Or(endedFlag)
 	}
 	c.mu.Unlock()
 	c.cancel()
@@ -195,9 +206,7 @@ func (c *conn) end(d disconnect) {
 
 // ending reports whether the connection was told to end.
 func (c *conn) ending() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.ended
+	return c.flags.Load()&endedFlag != 0
 }
 
 // post hands a client frame's request to the writer. When the inbox is
@@ -215,11 +224,11 @@ func (c *conn) post(r *request) {
 // take returns and clears the pending signals, and whether the
 // connection must end.
 func (c *conn) take() (signal, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := c.signals
-	c.signals = 0
-	return s, c.ended
+	f := c.flags.Load()
+	if f&^endedFlag != 0 {
+		f = c.flags.And(endedFlag)
+	}
+	return signal(f &^ endedFlag), f&endedFlag != 0
 }
 
 // reason returns why the connection ends.

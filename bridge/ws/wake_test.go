@@ -36,14 +36,14 @@ func TestWriterDoesNotWaitPastAPendingSignal(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := &conn{wake: make(chan struct{}, 1), sub: sub, waitOn: sub}
-		c.signals = sig // left by signal, its token gone
+		c.flags.Store(uint32(sig)) // left by signal, its token gone
 		if !returns(c) {
 			t.Fatalf("signal %v pending: the writer waited on Ready regardless", sig)
 		}
 	}
 	// Without a subscription the writer waits on wake: the same holds.
 	c := &conn{wake: make(chan struct{}, 1)}
-	c.signals = sigInbox
+	c.flags.Store(uint32(sigInbox))
 	if !returns(c) {
 		t.Fatal("signal pending without a subscription: the writer waited on wake regardless")
 	}
