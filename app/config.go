@@ -40,7 +40,8 @@ const (
 	// DefaultShutdownTimeout bounds a graceful shutdown in Run.
 	DefaultShutdownTimeout = server.DefaultShutdownTimeout
 	// DefaultCoalesceWindow is the browser transports' coalesce window:
-	// how long their writers wait to gather more frames into one write.
+	// how long a busy connection's messages wait for more to join them in
+	// one write.
 	DefaultCoalesceWindow = sse.DefaultCoalesceWindow
 	// DefaultWriteTimeout bounds each write to a browser connection; a
 	// client that does not take a write within it is disconnected as a
@@ -122,10 +123,10 @@ type Config struct {
 // BrowserConfig holds the settings of the browser transports, /v1/sse and
 // /v1/ws. Every zero field means its default.
 type BrowserConfig struct {
-	// CoalesceWindow is how long a busy connection's writer waits to
-	// gather more frames into one write: fewer system calls and less CPU
-	// per delivered message, at most this much more latency. Default 10ms;
-	// negative turns coalescing off.
+	// CoalesceWindow is how long a busy connection's messages wait for
+	// more to join them in one write: fewer system calls and wake-ups and
+	// less CPU per delivered message, at most this much more latency.
+	// Default 10ms; negative turns coalescing off.
 	CoalesceWindow time.Duration
 	// WriteTimeout bounds each write to a subscriber (browser connections
 	// and gRPC Subscribe streams alike); a client that does not take a

@@ -18,7 +18,7 @@ type browserFlags struct {
 // define adds the flags to c with the defaults of d.
 func (f *browserFlags) define(c *command, d app.BrowserConfig) {
 	c.DurationOrZero(&f.coalesceWindow, "coalesce-window", d.CoalesceWindow,
-		"SSE and WebSocket: how long a busy connection's writer waits to gather more frames into one write: less CPU per delivered message, at most this much more latency (0: off, every frame written at once).")
+		"SSE and WebSocket: how long a busy connection's messages wait for more to join them in one write: less CPU per delivered message, at most this much more latency (0: off, every frame written at once).")
 	c.Duration(&f.writeTimeout, "write-timeout", d.WriteTimeout,
 		"SSE, WebSocket and gRPC Subscribe streams: a subscriber that does not take a write within this time is disconnected as a slow consumer (it resumes from its last id).")
 	c.Duration(&f.sseRetry, "sse-retry", d.SSERetry,
