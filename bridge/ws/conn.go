@@ -124,11 +124,9 @@ func newConn(h *Handler, ws *websocket.Conn, hw *hijackWriter, sub bridge.Subscr
 		base:     lastEventID,
 		pace:     bridge.NewPace(h.wheel),
 	}
-	if sub != nil {
-		c.pace.Attach(sub)
-	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	if sub != nil {
+		c.pace.Attach(sub)
 		s := sub.Subscribed()
 		c.topics = s.Topics
 		if c.base == "" {
