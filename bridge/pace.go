@@ -66,8 +66,8 @@ func (p *Pace) Postpone(w engine.Waker) bool {
 	if p.wheel == nil || until == 0 {
 		return false
 	}
-	now := time.Now()
-	if int64(p.wheel.clock(now)) >= until {
+	now := p.wheel.now()
+	if int64(now) >= until {
 		return false
 	}
 	p.wheel.wakeAt(now, w)

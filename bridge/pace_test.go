@@ -104,11 +104,11 @@ func TestWheelWakesOnSharedTicks(t *testing.T) {
 		a, b, c := make(wakeLog, 1), make(wakeLog, 1), make(wakeLog, 1)
 		start := time.Now()
 
-		wheel.wakeAt(time.Now(), a)
+		wheel.wakeAt(wheel.now(), a)
 		time.Sleep(tick * 3 / 10)
-		wheel.wakeAt(time.Now(), b) // the same tick: within one of a
+		wheel.wakeAt(wheel.now(), b) // the same tick: within one of a
 		time.Sleep(tick * 9 / 10)
-		wheel.wakeAt(time.Now(), c) // the next tick
+		wheel.wakeAt(wheel.now(), c) // the next tick
 		wa, wb := a.next(t, time.Second), b.next(t, time.Second)
 		if wa != wb {
 			t.Fatalf("wake-ups due on the same tick came at %v and %v", wa, wb)
@@ -123,7 +123,7 @@ func TestWheelWakesOnSharedTicks(t *testing.T) {
 		// The timer stops when nothing is pending, and starts again.
 		time.Sleep(time.Second)
 		again := time.Now()
-		wheel.wakeAt(again, a)
+		wheel.wakeAt(wheel.clock(again), a)
 		if d := a.next(t, time.Second).Sub(again); d > w || d <= w-tick {
 			t.Fatalf("a wake-up after a quiet second came after %v, want within the last tick of the window", d)
 		}
@@ -153,8 +153,8 @@ func TestWheelOrdersWakeupsThatRace(t *testing.T) {
 		now := time.Now()
 		// A postponement that read the clock earlier arrives after a
 		// later one: the earlier tick must still come first.
-		wheel.wakeAt(now.Add(3*time.Millisecond), late)
-		wheel.wakeAt(now, early)
+		wheel.wakeAt(wheel.clock(now.Add(3*time.Millisecond)), late)
+		wheel.wakeAt(wheel.clock(now), early)
 		if d := early.next(t, time.Second).Sub(now); d > w {
 			t.Fatalf("the earlier wake-up came after %v, past its window %v", d, w)
 		}

@@ -58,10 +58,15 @@ func NewWheel(window time.Duration) *Wheel {
 // clock returns t on the wheel's clock: the time since its base.
 func (w *Wheel) clock(t time.Time) time.Duration { return t.Sub(w.base) }
 
-// wakeAt wakes wk at the last tick within a window of now: at most the
-// window after now, and at least the window less one tick.
-func (w *Wheel) wakeAt(now time.Time, wk engine.Waker) {
-	n := int64((w.clock(now) + w.window) / w.tick)
+// now returns the time on the wheel's clock. It reads the monotonic clock
+// only, which time.Now, reading the wall clock too, costs twice.
+func (w *Wheel) now() time.Duration { return time.Since(w.base) }
+
+// wakeAt wakes wk at the last tick within a window of now, a time on the
+// wheel's clock: at most the window after now, and at least the window
+// less one tick.
+func (w *Wheel) wakeAt(now time.Duration, wk engine.Waker) {
+	n := int64((now + w.window) / w.tick)
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	i := len(w.slots)
@@ -84,9 +89,10 @@ func (w *Wheel) wakeAt(now time.Time, wk engine.Waker) {
 	}
 }
 
-// arm sets the timer for the earliest pending tick. w.mu must be held.
-func (w *Wheel) arm(now time.Time) {
-	d := w.base.Add(time.Duration(w.slots[0].n) * w.tick).Sub(now)
+// arm sets the timer for the earliest pending tick; now is the time on
+// the wheel's clock. w.mu must be held.
+func (w *Wheel) arm(now time.Duration) {
+	d := time.Duration(w.slots[0].n)*w.tick - now
 	if w.timer == nil {
 		w.timer = time.AfterFunc(d, w.fire)
 		return
@@ -98,8 +104,8 @@ func (w *Wheel) arm(now time.Time) {
 // for the next pending one. The wake-ups come after the lock is
 // released, so that events postponed meanwhile need not wait for them.
 func (w *Wheel) fire() {
-	now := time.Now()
-	due := int64(w.clock(now) / w.tick)
+	now := w.now()
+	due := int64(now / w.tick)
 	var buf [4][]engine.Waker
 	lists := buf[:0]
 	w.mu.Lock()
