@@ -24,14 +24,7 @@ func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
 			t.Fatal(err)
 		}
 		lis := boundUnacked(inner, tt.heartbeat, slog.New(slog.DiscardHandler))
-		c, err := net.Dial("tcp", lis.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		accepted, err := lis.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, accepted := connect(t, lis)
 		raw, err := accepted.(syscall.Conn).SyscallConn()
 		if err != nil {
 			t.Fatal(err)
@@ -63,18 +56,26 @@ func TestPortsAcceptRawConnections(t *testing.T) {
 	}
 	defer f.httpLis.Close()
 	for name, lis := range map[string]net.Listener{"gRPC": grpcLis, "HTTP": f.httpLis} {
-		c, err := net.Dial("tcp", lis.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		accepted, err := lis.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
+		c, accepted := connect(t, lis)
 		if _, ok := accepted.(*rawconn.Conn); !ok {
 			t.Errorf("the %s port accepted a %T, want a *rawconn.Conn", name, accepted)
 		}
 		_ = accepted.Close()
 		_ = c.Close()
 	}
+}
+
+// connect dials lis and returns both ends: the client and what lis
+// accepted.
+func connect(t *testing.T, lis net.Listener) (client, accepted net.Conn) {
+	t.Helper()
+	client, err := net.Dial("tcp", lis.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted, err = lis.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return client, accepted
 }
