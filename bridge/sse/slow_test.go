@@ -231,9 +231,10 @@ func TestCoalescingPacesBusyStreams(t *testing.T) {
 		t.Fatalf("%d messages published together took %d writes, want them coalesced", n, len(w))
 	}
 	// The first message goes out at once; from the second on the stream
-	// is busy, and each write waits for the window (less at most one tick
-	// of the shared clock, a 32nd of it) after the events it holds
-	// were taken, right after the write before.
+	// is busy: the message that arrives after a write, about a millisecond
+	// later, wakes the writer only at the end of its window (less at most
+	// one tick of the shared clock, a 32nd of it), with those that came
+	// meanwhile.
 	for i := 1; i < len(w); i++ {
 		if gap := w[i].Sub(w[i-1]); gap < window*31/32*95/100 {
 			t.Fatalf("write %d came %v after the one before, want about the window %v", i, gap, window)
@@ -250,10 +251,10 @@ func TestCoalescingDelaysNeitherIdleStreamsNorShutdown(t *testing.T) {
 	// An idle stream writes at once, however long the window.
 	first := e.publish(t, "t", "1")
 	s.message(t, first, "1")
-	// Now busy, the stream holds the next message for the window, but
-	// not past a shutdown.
+	// Now busy, the stream's next message waits for the window, but not
+	// past a shutdown.
 	e.publish(t, "t", "2")
-	time.Sleep(50 * time.Millisecond) // for the writer to take it and wait
+	time.Sleep(50 * time.Millisecond) // for the message to settle into its wait
 	if err := e.h.Shutdown(t.Context()); err != nil {
 		t.Fatal(err)
 	}
