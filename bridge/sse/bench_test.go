@@ -8,13 +8,13 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/heraldhq/herald/bridge"
 	"github.com/heraldhq/herald/engine"
 	"github.com/heraldhq/herald/engine/memory"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
 	"github.com/heraldhq/herald/metrics"
 )
@@ -102,7 +102,7 @@ func benchFanout(b *testing.B, coalesce time.Duration, inflight int, interval ti
 	payload := []byte(strings.Repeat("p", 64))
 	ctx := context.Background()
 	var sent int64
-	start := cpuTime()
+	start := testutil.CPUTime(b)
 	writesBefore := writes.Load()
 	var tick *time.Ticker
 	if interval > 0 {
@@ -124,7 +124,7 @@ func benchFanout(b *testing.B, coalesce time.Duration, inflight int, interval ti
 	}
 	waitDelivered(&delivered, sent*benchConns)
 	b.StopTimer()
-	cpu := cpuTime() - start
+	cpu := testutil.CPUTime(b) - start
 	deliveries := float64(sent * benchConns)
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/deliveries, "wall-ns/delivery")
 	b.ReportMetric(float64(cpu.Nanoseconds())/deliveries, "cpu-ns/delivery")
@@ -156,15 +156,6 @@ func waitDelivered(delivered *atomic.Int64, target int64) {
 	for delivered.Load() < target {
 		time.Sleep(20 * time.Microsecond)
 	}
-}
-
-// cpuTime is the user and system CPU time the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countingListener counts the writes to the connections it accepts.

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/heraldhq/herald/internal/rawconn"
@@ -90,45 +89,17 @@ func (s *stream) hijack() bool {
 
 // watch notices a client that closes its connection and ends the stream's
 // context then with errClientLeft, through cancel. It runs on a goroutine
-// of its own which parks in the runtime's poller, in a shallow call, until
-// the connection has input: anything the client sends is read and
-// dropped, and the end of the stream or an error ends the watch. Closing
-// the connection also ends it. Without a file descriptor to wait on there
-// is no watcher, and a client that left is noticed by the writes that fail.
+// of its own which waits for the connection's input (see awaitEnd):
+// anything the client sends is read and dropped, and the end of the
+// stream or an error ends the watch. Closing the connection also ends it.
 func (hc *hijacked) watch(cancel context.CancelCauseFunc) {
-	sc, ok := hc.conn.(syscall.Conn)
-	if !ok {
-		return
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return
-	}
 	hc.watched = make(chan struct{})
 	go func() {
 		defer close(hc.watched)
-		if err := raw.Read(drainUntilEnd); err == nil {
+		if hc.awaitEnd() {
 			cancel(errClientLeft)
 		}
 	}()
-}
-
-// drainUntilEnd is the read callback of watch: it reads and drops what
-// the client sent, and reports true (done) at the end of its stream or on
-// an error, false (wait for more input) otherwise.
-func drainUntilEnd(fd uintptr) bool {
-	var b [128]byte
-	for {
-		n, err := syscall.Read(int(fd), b[:])
-		switch {
-		case err == syscall.EINTR:
-			continue
-		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			return false
-		case err != nil || n == 0:
-			return true
-		}
-	}
 }
 
 // writeConn writes p as one chunk of the body (preceded by the header
@@ -186,5 +157,18 @@ func (s *stream) closeConn() {
 	_ = hc.conn.Close()
 	if hc.watched != nil {
 		<-hc.watched
+	}
+}
+
+// readUntilEnd is awaitEnd through the connection's Read, for connections
+// without a descriptor to wait on: it reads and drops what the client
+// sends until the end of its stream or an error, and reports whether that
+// was the client's doing rather than Close's.
+func (hc *hijacked) readUntilEnd() bool {
+	var b [128]byte
+	for {
+		if _, err := hc.conn.Read(b[:]); err != nil {
+			return !errors.Is(err, net.ErrClosed)
+		}
 	}
 }

@@ -6,25 +6,15 @@ import (
 	"io"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/testutil"
 	"github.com/heraldhq/herald/limits"
 )
-
-// cpuTime is the CPU time the process has used, user and system.
-func cpuTime(tb testing.TB) time.Duration {
-	tb.Helper()
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		tb.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 // fanoutClients connects n clients to topic "f" and counts the messages
 // they receive, reading with as little work as a client can do.
@@ -78,7 +68,7 @@ func BenchmarkFanout(b *testing.B) {
 			req := engine.PublishRequest{Topic: "f", Data: data}
 			b.ReportAllocs()
 			b.ResetTimer()
-			cpu := cpuTime(b)
+			cpu := testutil.CPUTime(b)
 			for i := range b.N {
 				for delivered.Load() < int64(i-inFlight)*subscribers {
 					time.Sleep(50 * time.Microsecond)
@@ -92,7 +82,7 @@ func BenchmarkFanout(b *testing.B) {
 				time.Sleep(50 * time.Microsecond)
 			}
 			b.StopTimer()
-			b.ReportMetric(float64(cpuTime(b)-cpu)/float64(want), "cpu-ns/delivery")
+			b.ReportMetric(float64(testutil.CPUTime(b)-cpu)/float64(want), "cpu-ns/delivery")
 		})
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/heraldhq/herald/engine"
+	"github.com/heraldhq/herald/internal/testutil"
 )
 
 // The environment of a load client process: the test binary started by
@@ -130,7 +131,7 @@ func BenchmarkPacedFanout(b *testing.B) {
 			tick := time.NewTicker(time.Second / rate)
 			defer tick.Stop()
 			b.ResetTimer()
-			cpu := cpuTime(b)
+			cpu := testutil.CPUTime(b)
 			writes0, countsWrites := writeCalls()
 			for range b.N {
 				<-tick.C
@@ -139,7 +140,7 @@ func BenchmarkPacedFanout(b *testing.B) {
 				}
 			}
 			expectLine("done")
-			used := cpuTime(b) - cpu
+			used := testutil.CPUTime(b) - cpu
 			writes1, _ := writeCalls()
 			b.StopTimer()
 			deliveries := float64(b.N) * subscribers

@@ -3,7 +3,6 @@ package app
 import (
 	"log/slog"
 	"net"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -12,9 +11,6 @@ import (
 )
 
 func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("TCP_USER_TIMEOUT is Linux's")
-	}
 	for _, tt := range []struct{ heartbeat, want time.Duration }{
 		{15 * time.Second, 30 * time.Second},
 		{200 * time.Millisecond, minUserTimeout},
@@ -42,9 +38,6 @@ func TestHTTPConnectionsBoundUnacknowledgedData(t *testing.T) {
 // (listenTCP) and the HTTP port's (listenHTTP, under its bound on
 // unacknowledged data) hand out internal/rawconn connections.
 func TestPortsAcceptRawConnections(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("raw connections are Linux's")
-	}
 	grpcLis, err := listenTCP(t.Context(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
