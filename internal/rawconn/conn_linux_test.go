@@ -487,6 +487,14 @@ func TestCloseWaitsForDirectWrites(t *testing.T) {
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- s.Close() }()
+	// Wait until Close has begun (it marks the connection closing), then
+	// give it a moment in which it must not return.
+	for deadline := time.Now().Add(testTimeout); s.calls.Load()&closing == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("Close did not begin")
+		}
+		time.Sleep(time.Millisecond)
+	}
 	select {
 	case err := <-closed:
 		t.Fatalf("Close returned (%v) while a direct write was under way", err)
