@@ -30,10 +30,11 @@ test-race: ## Run all tests with the race detector
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) $(PKGS)
 
 .PHONY: lint
-lint: ## go vet (here, and for macOS and Windows), gofmt, buf lint, buf format
+lint: ## go vet (here, and for macOS, Windows and 32-bit Linux), gofmt, buf lint, buf format
 	$(GO) vet $(PKGS)
 	GOOS=darwin $(GO) vet $(PKGS)
 	GOOS=windows $(GO) vet $(PKGS)
+	GOOS=linux GOARCH=386 $(GO) vet $(PKGS)
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' | grep -v '^gen/' | xargs -r ls 2>/dev/null)); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(BUF) lint

@@ -1,4 +1,4 @@
-//go:build linux
+//go:build linux && !386
 
 package rawconn
 
@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc/mem"
 )
 
-// maxIov is the most buffers one writev takes (Linux's UIO_MAXIOV).
+// maxIov is the most buffers one sendmsg takes (Linux's UIO_MAXIOV).
 const maxIov = 1024
 
 // closing is the bit of Conn.calls set once Close has begun.
@@ -64,6 +64,7 @@ type Conn struct {
 	one     [1][]byte // Write's buffer, as buffers
 	oneBufs net.Buffers
 	iov     []syscall.Iovec
+	msg     syscall.Msghdr // sendmsg's header, for several buffers
 	wn      int64
 	werr    error
 	writeFn func(fd uintptr) bool
@@ -218,7 +219,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	return int(n), err
 }
 
-// WriteBuffers writes the buffers of v, in one writev when the socket
+// WriteBuffers writes the buffers of v, in one sendmsg when the socket
 // takes them all, waiting under the write deadline while its buffer is
 // full. Like net.Buffers.WriteTo it consumes v: what is left is what was
 // not written.
@@ -283,7 +284,9 @@ func (c *Conn) write(fd uintptr) bool {
 		c.iov = c.iov[:0]
 		for _, b := range *v {
 			if len(b) > 0 {
-				c.iov = append(c.iov, syscall.Iovec{Base: &b[0], Len: uint64(len(b))})
+				iov := syscall.Iovec{Base: &b[0]}
+				iov.SetLen(len(b))
+				c.iov = append(c.iov, iov)
 				if len(c.iov) == maxIov {
 					break
 				}
@@ -293,7 +296,7 @@ func (c *Conn) write(fd uintptr) bool {
 			consume(v, 0) // drop empty buffers, as WriteTo does
 			return true
 		}
-		n, errno := rawWritev(fd, c.iov)
+		n, errno := c.send(fd)
 		switch errno {
 		case 0:
 			c.wn += int64(n)
@@ -302,7 +305,7 @@ func (c *Conn) write(fd uintptr) bool {
 		case syscall.EAGAIN:
 			return false
 		default:
-			c.werr = c.opError("write", os.NewSyscallError("writev", errno))
+			c.werr = c.opError("write", os.NewSyscallError(sendCall(len(c.iov)), errno))
 			return true
 		}
 	}
@@ -342,14 +345,38 @@ func rawRead(fd uintptr, p []byte) (int, syscall.Errno) {
 	return int(r), errno
 }
 
-// rawWritev is writev(2) of iov.
-func rawWritev(fd uintptr, iov []syscall.Iovec) (int, syscall.Errno) {
-	raceWriteStart(fd, iov)
-	r, _, errno := syscall.RawSyscall(syscall.SYS_WRITEV, fd, uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
+// send sends c.iov on fd: send(2) of a single buffer, sendmsg(2) of
+// several. Both go straight to the socket, without the file layer a
+// write(2) or writev(2) passes through, and with MSG_NOSIGNAL, so that a
+// write to a connection the peer reset fails with EPIPE without raising
+// SIGPIPE.
+func (c *Conn) send(fd uintptr) (int, syscall.Errno) {
+	iov := c.iov
+	raceWriteStart(iov)
+	if len(iov) == 1 {
+		r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), syscall.MSG_NOSIGNAL, 0, 0)
+		return int(r), errno
+	}
+	c.msg.Iov = &iov[0]
+	setLen(&c.msg.Iovlen, len(iov))
+	r, _, errno := syscall.RawSyscall(syscall.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.msg)), syscall.MSG_NOSIGNAL)
+	c.msg.Iov = nil
 	return int(r), errno
 }
 
-// WriteBuffers writes v to c like v.WriteTo(c), with one writev through
+// sendCall names the system call send makes for n buffers.
+func sendCall(n int) string {
+	if n == 1 {
+		return "sendto"
+	}
+	return "sendmsg"
+}
+
+// setLen sets a length field of a system call's structure, whose type
+// is the system's word.
+func setLen[T ~uint32 | ~uint64](field *T, n int) { *field = T(n) }
+
+// WriteBuffers writes v to c like v.WriteTo(c), with one system call through
 // a *Conn.
 func WriteBuffers(c net.Conn, v *net.Buffers) (int64, error) {
 	if rc, ok := c.(*Conn); ok {

@@ -1,7 +1,7 @@
 // Package rawconn wraps accepted and dialled TCP connections so that their
 // reads and writes are raw non-blocking system calls, made without the Go
 // scheduler's system-call bookkeeping, and so that several buffers go out
-// in one writev.
+// in one system call.
 //
 // Go's sockets are non-blocking: a read or write either moves bytes at
 // once or reports EAGAIN, and the runtime's poller does the waiting. The
@@ -24,8 +24,14 @@
 // transport's pool (ReadOnReady), so that an idle gRPC connection holds
 // no read buffer.
 //
-// Only Linux gets Conns; elsewhere Wrap and Listener return what they are
-// given. Race-detector builds annotate each call the way package syscall
+// Writes are send(2) and sendmsg(2) rather than write(2) and writev(2):
+// they go straight to the socket, sparing a delivery the file layer's
+// checks and notifications, and with MSG_NOSIGNAL a write to a
+// connection its peer reset fails without raising SIGPIPE.
+//
+// Only Linux gets Conns, and on 32-bit x86 not even it (its socket calls
+// go through socketcall(2)); elsewhere Wrap and Listener return what they
+// are given. Race-detector builds annotate each call the way package syscall
 // does, so that data handed between goroutines through a socket is seen
 // as synchronised.
 package rawconn
