@@ -64,7 +64,6 @@ type Conn struct {
 	one     [1][]byte // Write's buffer, as buffers
 	oneBufs net.Buffers
 	iov     []syscall.Iovec
-	msg     syscall.Msghdr // sendmsg's header, for several buffers
 	wn      int64
 	werr    error
 	writeFn func(fd uintptr) bool
@@ -357,10 +356,9 @@ func (c *Conn) send(fd uintptr) (int, syscall.Errno) {
 		r, _, errno := syscall.RawSyscall6(syscall.SYS_SENDTO, fd, uintptr(unsafe.Pointer(iov[0].Base)), uintptr(iov[0].Len), syscall.MSG_NOSIGNAL, 0, 0)
 		return int(r), errno
 	}
-	c.msg.Iov = &iov[0]
-	setLen(&c.msg.Iovlen, len(iov))
-	r, _, errno := syscall.RawSyscall(syscall.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.msg)), syscall.MSG_NOSIGNAL)
-	c.msg.Iov = nil
+	msg := syscall.Msghdr{Iov: &iov[0]}
+	setLen(&msg.Iovlen, len(iov))
+	r, _, errno := syscall.RawSyscall(syscall.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&msg)), syscall.MSG_NOSIGNAL)
 	return int(r), errno
 }
 

@@ -545,3 +545,26 @@ func TestCloseWaitsForDirectWrites(t *testing.T) {
 	_, err := s.Write([]byte("x"))
 	opErr(t, err, "write", net.ErrClosed)
 }
+
+// TestWritesAllocateNothing: a write of one buffer or of several, to a
+// socket with room, allocates nothing (a push server makes one per
+// delivery batch).
+func TestWritesAllocateNothing(t *testing.T) {
+	s, c := pair(t)
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	one, two := []byte("one"), []byte("two")
+	backing := make(net.Buffers, 2)
+	var v net.Buffers // what WriteBuffers consumes: refilled from backing
+	if n := testing.AllocsPerRun(200, func() {
+		if _, err := s.Write(one); err != nil {
+			t.Fatal(err)
+		}
+		backing[0], backing[1] = one, two
+		v = backing
+		if _, err := s.WriteBuffers(&v); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Fatalf("%v allocations per write", n)
+	}
+}
