@@ -104,26 +104,27 @@ func (hc *hijacked) watch(cancel context.CancelCauseFunc) {
 
 // writeConn writes p as one chunk of the body (preceded by the header
 // block on the first write) to the hijacked connection, in one vectored
-// write. It allocates nothing: an idle stream's heartbeats leave no
+// write; p framed is a whole chunk already (see frame), written as it
+// is. It allocates nothing: an idle stream's heartbeats leave no
 // garbage behind.
-func (s *stream) writeConn(p []byte) error {
+func (s *stream) writeConn(p []byte, framed bool) error {
 	hc := s.hc
-	var size []byte
-	if hc.chunked {
-		size = append(strconv.AppendInt(hc.size[:0], int64(len(p)), 16), '\r', '\n')
-	}
 	var err error
-	if hc.vectored {
-		hc.vec = append(hc.parts[:0], hc.head, size, p)
+	switch {
+	case framed:
+		_, err = hc.conn.Write(p)
+	case hc.vectored:
+		hc.vec = append(hc.parts[:0], hc.head, hc.sizeLine(p), p)
 		if hc.chunked {
 			hc.vec = append(hc.vec, crlf)
 		}
 		_, err = rawconn.WriteBuffers(hc.conn, &hc.vec)
 		hc.parts = [4][]byte{} // keep no frames
 		hc.vec = nil
-	} else {
+	default:
 		// A connection without vectored writes would take each part in a
 		// write of its own.
+		size := hc.sizeLine(p)
 		b := make([]byte, 0, len(hc.head)+len(size)+len(p)+len(crlf))
 		b = append(append(append(b, hc.head...), size...), p...)
 		if hc.chunked {
@@ -136,6 +137,30 @@ func (s *stream) writeConn(p []byte) error {
 		hc.failed = true
 	}
 	return err
+}
+
+// sizeLine returns the line that begins a chunk of p, or nil when the
+// body is not chunked.
+func (hc *hijacked) sizeLine(p []byte) []byte {
+	if !hc.chunked {
+		return nil
+	}
+	return append(strconv.AppendInt(hc.size[:0], int64(len(p)), 16), '\r', '\n')
+}
+
+// chunkRoom is the room a stream's buffer keeps for a chunk's size line:
+// the hex digits of any length an int takes, and CRLF.
+const chunkRoom = 16 + 2
+
+// frame makes *b, a stream's buffer with room bytes kept at its front,
+// into a whole chunk of its data: the size line right before the data,
+// CRLF appended after it. It returns the chunk, which ends *b.
+func (hc *hijacked) frame(b *[]byte, room int) []byte {
+	size := hc.sizeLine((*b)[room:])
+	*b = append(*b, crlf...)
+	start := room - len(size)
+	copy((*b)[start:], size)
+	return (*b)[start:]
 }
 
 // closeConn ends a hijacked stream's response and closes its connection,

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -229,5 +230,25 @@ func TestCurlReadsAStreamToItsEnd(t *testing.T) {
 	text := got.String()
 	if !strings.Contains(text, "Transfer-Encoding: chunked") || !strings.Contains(text, `"code":"going_away"`) {
 		t.Fatalf("curl's output %q, want a chunked stream that ends with going_away", text)
+	}
+}
+
+// TestFrame: a chunk framed in a stream's buffer, in the room kept at its
+// front, is the size line in hex, the data and CRLF, whether the buffer
+// has room to spare at its end or grows.
+func TestFrame(t *testing.T) {
+	hc := &hijacked{chunked: true}
+	for _, n := range []int{1, 15, 16, 255, 4096, 70000} {
+		data := strings.Repeat("d", n-1) + "e"
+		want := strconv.FormatInt(int64(n), 16) + "\r\n" + data + "\r\n"
+		for _, spare := range []int{0, 1, 64} {
+			b := append(make([]byte, chunkRoom, chunkRoom+n+spare), data...)
+			if got := string(hc.frame(&b, chunkRoom)); got != want {
+				t.Errorf("%d bytes, %d spare: got %.40q…, want %.40q…", n, spare, got, want)
+			}
+			if !strings.HasSuffix(string(b), want) {
+				t.Errorf("%d bytes, %d spare: the buffer does not end with the chunk", n, spare)
+			}
+		}
 	}
 }

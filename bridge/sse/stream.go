@@ -41,7 +41,8 @@ type stream struct {
 	hc *hijacked
 
 	// The output of the current batch (see write.go).
-	buf     []byte            // frames not yet written
+	buf     []byte            // frames not yet written, after room bytes kept for a chunk's size line
+	room    int               // see buf and emptyBuffer
 	batch   []*engine.Message // the messages of the batch, for the metrics
 	pending bool              // written since the last flush
 	takenAt time.Time         // when the batch's events were taken; zero when none were
@@ -209,7 +210,7 @@ func (s *stream) live() bool {
 	if s.ctx.Err() == nil {
 		return true
 	}
-	s.buf = s.buf[:0]
+	s.emptyBuffer()
 	clear(s.batch)
 	s.batch = s.batch[:0]
 	return false
