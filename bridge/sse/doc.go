@@ -51,10 +51,10 @@
 // handler goroutine all go. ServeHTTP then returns, and the stream runs on
 // a goroutine of its own, which writes the response itself: the headers
 // with the first frames, then every batch as one chunk of a chunked body
-// (HTTP/1.0 clients get the body unframed), in one write: the stream's
-// buffer takes the chunk's framing in place, so that the chunk goes out
-// as one buffer, and a large cached frame goes out with its framing in
-// one vectored write. The
+// (HTTP/1.0 clients get the body unframed), in one write: the chunk's
+// size line goes into room the stream's buffer keeps at its front, so
+// that the chunk goes out as one buffer, and a large cached frame goes
+// out with its framing in one vectored write. The
 // response says Connection: close; when the stream ends it gets its last
 // chunk and the connection is closed, so the end is a proper one. A
 // second goroutine parks in the runtime's poller until the client sends
