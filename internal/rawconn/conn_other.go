@@ -4,7 +4,7 @@ package rawconn
 
 import "net"
 
-// Wrap returns c: only Linux gets raw connections.
+// Wrap returns c: only Linux, but for 32-bit x86, gets raw connections.
 func Wrap(c net.Conn) net.Conn { return c }
 
 // WriteBuffers writes v to c like v.WriteTo(c).
